@@ -103,3 +103,8 @@ class MethodNotAllowedException(PersonalizeError):
 class InternalFailure(PersonalizeError):
     code = "InternalFailure"
     status = 500
+
+
+class IncompleteSignatureException(PersonalizeError):
+    code = "IncompleteSignatureException"
+    status = 403

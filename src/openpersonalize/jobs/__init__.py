@@ -1,0 +1,1 @@
+"""Durable jobs: rows in the metadata store, claimed atomically by worker processes."""

@@ -1,0 +1,110 @@
+"""Batch inference and batch segment jobs over a trained solution version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openpersonalize.controlplane import campaigns, catalog, common, lifecycle
+from openpersonalize.controlplane.context import Context
+from openpersonalize.controlplane.registry import operation
+from openpersonalize.errors import InvalidInputException, LimitExceededException
+
+INFERENCE = "batch-inference-job"
+SEGMENT = "batch-segment-job"
+MAX_PENDING = 5
+
+
+def _create(ctx: Context, params: dict[str, Any], kind: str, arn_key: str) -> tuple[str, Any]:
+    version = common.require(ctx, params["solutionVersionArn"], "solution-version")
+    recipe = catalog.recipe_from_arn(ctx, version.body["recipeArn"])
+    if kind == SEGMENT and recipe.recipe_type != "USER_SEGMENTATION":
+        raise InvalidInputException(
+            f"Batch segment jobs need a USER_SEGMENTATION recipe; {recipe.name} is "
+            f"{recipe.recipe_type}."
+        )
+    if kind == INFERENCE and (
+        recipe.recipe_type in ("USER_SEGMENTATION", "PERSONALIZED_ACTIONS")
+        or recipe.name == "aws-trending-now"
+    ):
+        raise InvalidInputException(f"Batch inference is not supported for {recipe.name}.")
+    if params.get("filterArn"):
+        common.require(ctx, params["filterArn"], "filter")
+    for key in ("jobInput", "jobOutput"):
+        source = params[key].get("s3DataSource") or params[key].get("s3DataDestination") or {}
+        if str(source.get("path", "")).startswith(("http://", "https://")):
+            raise InvalidInputException(f"{key} path must be s3://, file:// or a local path.")
+    in_flight = ctx.store.count(kind, statuses=lifecycle.IN_FLIGHT)
+    if in_flight >= MAX_PENDING:
+        raise LimitExceededException(
+            f"More than {MAX_PENDING} resources with PENDING or IN_PROGRESS status."
+        )
+    name = params["jobName"]
+    arn = ctx.arns.make(kind, name)
+    body: dict[str, Any] = {
+        "jobName": name,
+        arn_key: arn,
+        "filterArn": params.get("filterArn"),
+        "solutionVersionArn": version.arn,
+        "numResults": params.get("numResults", 25),
+        "jobInput": params["jobInput"],
+        "jobOutput": params["jobOutput"],
+        "roleArn": params["roleArn"],
+    }
+    if kind == INFERENCE:
+        config = params.get("batchInferenceJobConfig") or {}
+        campaigns.check_exploration(config)
+        body["batchInferenceJobConfig"] = config
+        body["batchInferenceJobMode"] = params.get("batchInferenceJobMode") or "BATCH_INFERENCE"
+        if body["batchInferenceJobMode"] == "THEME_GENERATION":
+            if recipe.name != "aws-similar-items":
+                raise InvalidInputException("THEME_GENERATION needs the aws-similar-items recipe.")
+            body["themeGenerationConfig"] = params.get("themeGenerationConfig")
+    common.create(
+        ctx,
+        kind=kind,
+        arn=arn,
+        name=name,
+        body=body,
+        status=lifecycle.CREATE_PENDING,
+        parent=version.arn,
+        dataset_group=version.dataset_group,
+        tags=params.get("tags"),
+    )
+    ctx.enqueue(arn, kind)
+    return arn, version
+
+
+@operation("CreateBatchInferenceJob")
+def create_batch_inference_job(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    arn, _ = _create(ctx, params, INFERENCE, "batchInferenceJobArn")
+    return {"batchInferenceJobArn": arn}
+
+
+@operation("DescribeBatchInferenceJob")
+def describe_batch_inference_job(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {"batchInferenceJob": common.describe(ctx, params["batchInferenceJobArn"], INFERENCE)}
+
+
+@operation("ListBatchInferenceJobs")
+def list_batch_inference_jobs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return common.list_page(
+        ctx, params, INFERENCE, "batchInferenceJobs", parent=params.get("solutionVersionArn")
+    )
+
+
+@operation("CreateBatchSegmentJob")
+def create_batch_segment_job(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    arn, _ = _create(ctx, params, SEGMENT, "batchSegmentJobArn")
+    return {"batchSegmentJobArn": arn}
+
+
+@operation("DescribeBatchSegmentJob")
+def describe_batch_segment_job(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return {"batchSegmentJob": common.describe(ctx, params["batchSegmentJobArn"], SEGMENT)}
+
+
+@operation("ListBatchSegmentJobs")
+def list_batch_segment_jobs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return common.list_page(
+        ctx, params, SEGMENT, "batchSegmentJobs", parent=params.get("solutionVersionArn")
+    )

@@ -1,0 +1,108 @@
+"""``openpersonalize serve``: the HTTP server, its job workers and the scheduler."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from openpersonalize.api.app import create_app, is_loopback
+from openpersonalize.controlplane.context import Context, make_context
+from openpersonalize.jobs import worker
+from openpersonalize.jobs.scheduler import Scheduler
+from openpersonalize.settings import SETTINGS, Config
+
+log = logging.getLogger("openpersonalize")
+
+
+class ConfigError(Exception):
+    pass
+
+
+def check_security(config: Config) -> None:
+    if not is_loopback(config.host) and not config.credentials():
+        raise ConfigError(
+            f"Refusing to listen on {config.host}: a non-loopback address needs access keys. "
+            "Set --access-keys KEY:SECRET (or OPENPERSONALIZE_ACCESS_KEYS) so that request "
+            "signatures can be verified."
+        )
+
+
+def worker_environment(config: Config) -> dict[str, str]:
+    env = dict(os.environ)
+    for setting in SETTINGS:
+        value = getattr(config, setting.name)
+        env[setting.env] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+def attach_inline_jobs(ctx: Context) -> None:
+    """The test seam: jobs run in a background thread of this process as soon as enqueued."""
+    lock = threading.Lock()
+
+    def run_now(job_id: int) -> None:
+        def drain() -> None:
+            with lock:
+                while worker.run_one(ctx, f"inline:{os.getpid()}"):
+                    pass
+
+        threading.Thread(target=drain, daemon=True).start()
+
+    ctx.on_enqueue = run_now
+
+
+@contextmanager
+def workers(config: Config) -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "openpersonalize", "worker"], env=worker_environment(config)
+        )
+        for _ in range(0 if config.inline_jobs else config.workers)
+    ]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def serve(config: Config) -> None:
+    check_security(config)
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    ctx = make_context(config)
+    if config.inline_jobs:
+        attach_inline_jobs(ctx)
+    scheduler = Scheduler(ctx)
+    app = create_app(ctx)
+    with workers(config):
+        scheduler.start()
+        try:
+            uvicorn.run(
+                app,
+                host=config.host,
+                port=config.port,
+                log_level="warning" if config.log_level == "info" else config.log_level,
+                access_log=False,
+            )
+        finally:
+            scheduler.stop()
+
+
+def run_worker(config: Config) -> None:
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    worker.serve_forever(make_context(config))
