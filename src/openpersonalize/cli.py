@@ -73,3 +73,75 @@ def settings(markdown: bool) -> None:
     config = load_config()
     for setting in SETTINGS:
         click.echo(f"{setting.name} = {getattr(config, setting.name)!r}  ({setting.env})")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--preset",
+    type=click.Choice(["custom", "ecommerce", "video_on_demand"]),
+    default="custom",
+    show_default=True,
+    help="Domain layout of the data.",
+)
+@click.option("--users", "n_users", type=int, default=1000, show_default=True)
+@click.option("--items", "n_items", type=int, default=1000, show_default=True)
+@click.option("--interactions", "n_interactions", type=int, default=20000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "csv.gz", "parquet"]),
+    default="csv",
+    show_default=True,
+)
+def generate(
+    out_dir: str, preset: str, n_users: int, n_items: int, n_interactions: int, seed: int, fmt: str
+) -> None:
+    """Write a synthetic dataset group (CSV files plus their Avro schemas) into OUT_DIR."""
+    from openpersonalize.datasets import generate as make, write
+
+    dataset = make(
+        preset, n_users=n_users, n_items=n_items, n_interactions=n_interactions, seed=seed
+    )
+    paths = write(dataset, out_dir, fmt, with_schemas=True)  # type: ignore[arg-type]
+    for name, path in sorted(paths.items()):
+        click.echo(f"{name}: {path}")
+
+
+@main.command()
+@click.option("--data-dir", default=None, help="Data directory to check.")
+def doctor(data_dir: str | None) -> None:
+    """Versions, BLAS threads and the health of the data directory."""
+    import platform
+
+    import botocore
+    import numpy
+    import pyarrow
+
+    config = load_config({"data_dir": data_dir})
+    click.echo(f"openpersonalize {__version__} on Python {platform.python_version()}")
+    click.echo(
+        f"numpy {numpy.__version__}, pyarrow {pyarrow.__version__}, botocore {botocore.__version__}"
+    )
+    try:
+        from threadpoolctl import threadpool_info
+
+        for pool in threadpool_info():
+            click.echo(
+                f"  {pool.get('internal_api')}: {pool.get('num_threads')} threads "
+                f"({pool.get('filepath')})"
+            )
+    except ImportError:
+        click.echo("  (install threadpoolctl to see BLAS threads)")
+    path = config.data_path
+    if not path.exists():
+        click.echo(f"data directory {path}: not created yet")
+        return
+    from openpersonalize.store.metadata import MetadataStore
+
+    store = MetadataStore(path / "metadata.sqlite3")
+    check = store._connect().execute("PRAGMA integrity_check").fetchone()[0]
+    click.echo(f"data directory {path}: metadata integrity {check}")
+    for kind in ("dataset-group", "dataset", "solution", "solution-version", "campaign"):
+        click.echo(f"  {kind}: {store.count(kind)}")
