@@ -1,0 +1,1 @@
+"""Quality and speed benchmarks, run on demand (never inside the test suite)."""

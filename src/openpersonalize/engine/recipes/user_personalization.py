@@ -1,0 +1,664 @@
+"""aws-user-personalization: a recency- and sequence-aware collaborative model.
+
+The score of item ``i`` for a user with history ``h`` (oldest first) blends four parts, each
+normalised per user to a maximum of 1:
+
+- collaborative: EASE (Steck 2019, closed form item×item weights) applied to the recency-weighted
+  history; for catalogues too large for an item×item inverse, implicit ALS with
+  ``hidden_dimension`` factors and the history folded in by one least-squares solve;
+- sequence: a short-window item→next-item transition model over the newest ``bptt`` events
+  (what the user did last predicts what comes next);
+- repeat: the user's own recent items times a learned per-item repeat propensity — a negative
+  weight means "people do not come back to what they had", learned per data set;
+- popularity: time-decayed popularity, which alone ranks for users without history.
+
+Blend weights and decays are chosen in :meth:`train` on a validation split of the training users
+(never the test users), then every part is refitted on all training data. Scoring folds the
+request's newest events in directly from the :class:`History`: no per-user state is learned, so
+real-time events change the next response without retraining.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import scipy.linalg
+import scipy.sparse as sp
+
+from openpersonalize.data.vocab import Vocabulary
+from openpersonalize.engine.base import FloatArray, History, IntArray, JsonDict, Model, TrainingData
+from openpersonalize.engine.evaluate import top_k
+from openpersonalize.engine.metrics import ranking_metrics
+from openpersonalize.engine.split import validation_split
+
+# Item×item EASE is used up to this many items (most popular first); above it the catalogue goes
+# to implicit ALS. n³ flops: 6,000 items ≈ 2 s on two cores.
+EASE_MAX_ITEMS = 4000
+EASE_MIN_COVERAGE = 0.8  # share of user-item pairs the EASE items must cover, else iALS
+EASE_L2_SCALE = 8.0  # EASE L2 = scale × mean users per item
+TRANSITION_WINDOW = 3  # next-item pairs up to this many distinct steps apart
+MIN_VALIDATION_USERS = 20
+VALIDATION_USERS = 300
+# Fractions of the training time span; 0 = all-time; LOCAL = popularity around the time of the
+# user's newest event (time bins), which for a live user is "what is popular now".
+LOCAL = -1.0
+POPULARITY_HALF_LIVES = (0.0, 0.1, 0.02)
+TIME_BINS = 16
+
+
+def parse_bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+@dataclass
+class Blend:
+    """The tuned mixing parameters (JSON-able)."""
+
+    collaborative: float = 1.0
+    sequence: float = 1.0
+    repeat: float = 0.0
+    seen: float = -0.3  # weight of "already in the history" (negative ≈ exclude seen items)
+    popularity: float = 0.05
+    metadata: float = 0.0
+    history_decay: float = 0.98  # per-event weight decay of the history, newest = 1
+    repeat_decay: float = 0.8
+    sequence_decay: float = 0.6
+    popularity_half_life: float = 0.1  # fraction of the training time span; 0 = no decay; -1 local
+
+    def to_json(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Blend:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: float(v) for k, v in raw.items() if k in names})
+
+
+# ----------------------------------------------------------------------------------------------
+# Fitting the parts
+
+
+def _user_item_matrix(data: TrainingData, cols: IntArray | None = None) -> sp.csr_matrix:
+    """Binary users × items CSR (float32); ``cols`` remaps item indices (-1 drops the item)."""
+    item = data.item_idx if cols is None else cols[data.item_idx]
+    keep = item >= 0
+    n_cols = data.n_items if cols is None else int(cols.max(initial=-1)) + 1
+    m = sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (data.user_idx[keep], item[keep])),
+        shape=(data.n_users, max(n_cols, 0)),
+    )
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
+def fit_ease(user_items: sp.csr_matrix, l2: float) -> FloatArray:
+    """EASE weights for a binary users × m CSR: (m, m) float32 with a zero diagonal."""
+    if user_items.shape[1] == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    gram = (user_items.T @ user_items).toarray().astype(np.float32)
+    gram[np.diag_indices_from(gram)] += np.float32(l2)
+    chol, info = scipy.linalg.lapack.spotrf(gram, lower=0, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE Gram matrix not positive definite (info={info})")
+    inv, info = scipy.linalg.lapack.spotri(chol, lower=0, overwrite_c=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE inverse failed (info={info})")
+    inv = np.triu(inv) + np.triu(inv, 1).T
+    weights: FloatArray = (-inv / np.diag(inv)[None, :]).astype(np.float32)
+    weights[np.diag_indices_from(weights)] = 0.0
+    return weights
+
+
+def fit_ials(
+    user_items: sp.csr_matrix,
+    factors: int,
+    rng: np.random.Generator,
+    *,
+    l2: float = 0.05,
+    alpha: float = 10.0,
+    iterations: int = 8,
+) -> FloatArray:
+    """Implicit ALS (Hu et al. 2008) item factors for a binary users × items CSR: (n, k) float32."""
+    n_users, n_items = user_items.shape
+    item_factors = (rng.standard_normal((n_items, factors)) * 0.01).astype(np.float32)
+    user_factors = np.zeros((n_users, factors), dtype=np.float32)
+    item_users = user_items.T.tocsr()
+    for _ in range(iterations):
+        user_factors = _ials_solve(user_items, item_factors, l2, alpha)
+        item_factors = _ials_solve(item_users, user_factors, l2, alpha)
+    return item_factors
+
+
+def _ials_solve(rows: sp.csr_matrix, fixed: FloatArray, l2: float, alpha: float) -> FloatArray:
+    """Exact least squares for every row of ``rows`` (n_rows × n_fixed CSR): (n_rows, k) float32."""
+    k = fixed.shape[1]
+    gram = fixed.T @ fixed + np.float32(l2) * np.eye(k, dtype=np.float32)
+    out = np.zeros((rows.shape[0], k), dtype=np.float32)
+    budget = max(1, (1 << 25) // (k * k))  # nonzeros per chunk: bounds the (nnz, k, k) temporary
+    lengths = np.diff(rows.indptr)
+    lo = 0
+    n_rows = rows.shape[0]
+    while lo < n_rows:
+        hi = lo + 1
+        while hi < n_rows and rows.indptr[hi + 1] - rows.indptr[lo] <= budget:
+            hi += 1
+        a, b = int(rows.indptr[lo]), int(rows.indptr[hi])
+        if b > a:
+            y = fixed[rows.indices[a:b]]
+            conf = np.float32(alpha) * rows.data[a:b]
+            outer = np.einsum("nk,nl->nkl", y * conf[:, None], y)
+            starts = rows.indptr[lo:hi] - a
+            nz = lengths[lo:hi] > 0
+            mats = np.repeat(gram[None], hi - lo, axis=0)
+            mats[nz] += np.add.reduceat(outer, starts[nz], axis=0)
+            rhs = np.zeros((hi - lo, k), dtype=np.float32)
+            rhs[nz] = np.add.reduceat(y * (1.0 + conf)[:, None], starts[nz], axis=0)
+            out[lo:hi] = np.linalg.solve(mats, rhs[..., None])[..., 0]
+        lo = hi
+    return out
+
+
+def fit_transitions(data: TrainingData, window: int = TRANSITION_WINDOW) -> sp.csr_matrix:
+    """Row-normalised item → next-item matrix: (n_items, n_items) CSR float32.
+
+    Per user, consecutive repeats of one item are collapsed; a pair ``d`` steps apart
+    (1 ≤ d ≤ ``window``) counts ``1 / d``. Rows are divided by (row total + 1) for smoothing.
+    """
+    n = data.n_items
+    order = np.lexsort((np.arange(data.n_interactions), data.user_idx))
+    users, items = data.user_idx[order], data.item_idx[order]
+    keep = np.ones(users.shape[0], dtype=bool)
+    keep[1:] = (users[1:] != users[:-1]) | (items[1:] != items[:-1])
+    users, items = users[keep], items[keep]
+    src: list[IntArray] = []
+    dst: list[IntArray] = []
+    val: list[FloatArray] = []
+    for d in range(1, window + 1):
+        same = users[d:] == users[:-d]
+        src.append(items[:-d][same])
+        dst.append(items[d:][same])
+        val.append(np.full(int(same.sum()), 1.0 / d, dtype=np.float32))
+    counts = sp.csr_matrix(
+        (np.concatenate(val), (np.concatenate(src), np.concatenate(dst))), shape=(n, n)
+    )
+    counts.sum_duplicates()
+    row_total = np.asarray(counts.sum(axis=1)).ravel().astype(np.float32)
+    scaled: sp.csr_matrix = sp.diags(1.0 / (row_total + 1.0)).astype(np.float32) @ counts
+    return scaled.tocsr().astype(np.float32)
+
+
+def repeat_propensity(data: TrainingData) -> FloatArray:
+    """Per item, the smoothed share of its users who came back to it later: (n,) float32."""
+    n = data.n_items
+    key = data.user_idx.astype(np.int64) * n + data.item_idx
+    # Distinct timestamps per (user, item): simultaneous events (click + watch) are one visit.
+    ts_key = np.unique(np.stack([key, data.timestamp.view(np.int64)], axis=1), axis=0)[:, 0]
+    pair, visits = np.unique(ts_key, return_counts=True)
+    item = pair % n
+    users = np.bincount(item, minlength=n).astype(np.float64)
+    repeaters = np.bincount(item, weights=(visits > 1).astype(np.float64), minlength=n)
+    prior = float(repeaters.sum() / max(users.sum(), 1.0))
+    return ((repeaters + 2.0 * prior) / (users + 2.0)).astype(np.float32)
+
+
+def popularity(data: TrainingData, half_life: float) -> FloatArray:
+    """Time-decayed interaction counts, normalised to max 1: (n_items,) float32.
+
+    ``half_life`` is a fraction of the training time span; 0 disables the decay.
+    """
+    n = data.n_items
+    if data.n_interactions == 0:
+        return np.zeros(n, dtype=np.float32)
+    ts = data.timestamp
+    span = float(ts.max() - ts.min())
+    if half_life > 0 and span > 0:
+        w = np.exp2(-(float(ts.max()) - ts) / (half_life * span))
+    else:
+        w = np.ones(data.n_interactions)
+    counts = np.bincount(data.item_idx, weights=w, minlength=n)
+    top = counts.max()
+    return (counts / top if top > 0 else counts).astype(np.float32)
+
+
+def popularity_by_time(
+    data: TrainingData, bins: int = TIME_BINS
+) -> tuple[FloatArray, npt.NDArray[np.float64]]:
+    """Popularity per time bin: (bins, n_items) float32, rows max 1; and (bins - 1,) float64 edges.
+
+    Bins are quantiles of the event times, so each holds about the same number of events; a row
+    mixes its bin with half of each neighbour to smooth the edges.
+    """
+    n = data.n_items
+    if data.n_interactions == 0:
+        return np.zeros((1, n), dtype=np.float32), np.zeros(0, dtype=np.float64)
+    edges = np.unique(np.quantile(data.timestamp, np.linspace(0, 1, bins + 1)[1:-1]))
+    b = np.searchsorted(edges, data.timestamp, side="right")
+    n_bins = edges.shape[0] + 1
+    counts = np.zeros((n_bins, n), dtype=np.float64)
+    np.add.at(counts, (b, data.item_idx), 1.0)
+    smooth = counts.copy()
+    smooth[1:] += 0.5 * counts[:-1]
+    smooth[:-1] += 0.5 * counts[1:]
+    top = smooth.max(axis=1, keepdims=True)
+    out = np.divide(smooth, top, out=np.zeros_like(smooth), where=top > 0).astype(np.float32)
+    return out, edges.astype(np.float64)
+
+
+# ----------------------------------------------------------------------------------------------
+# Request-time features of a batch of histories
+
+
+def _history_matrix(
+    histories: Sequence[History], n_items: int, decay: float, last: int
+) -> FloatArray:
+    """(len(histories), n_items) float32: per item, ``decay ** age`` of its newest occurrence.
+
+    ``age`` counts events back from the newest (0); only the newest ``last`` events are used.
+    """
+    out = np.zeros((len(histories), n_items), dtype=np.float32)
+    for row, h in enumerate(histories):
+        items = h.item_idx[-last:] if last > 0 else h.item_idx
+        if items.shape[0] == 0:
+            continue
+        age = np.arange(items.shape[0] - 1, -1, -1, dtype=np.float64)
+        w = np.power(decay, age).astype(np.float32)
+        # Oldest first, so assigning in order leaves the newest occurrence's weight in place.
+        out[row, items] = w
+    return out
+
+
+def _row_normalise(scores: FloatArray) -> FloatArray:
+    top = scores.max(axis=1, keepdims=True) if scores.shape[1] else np.zeros((scores.shape[0], 1))
+    return np.divide(scores, top, out=np.zeros_like(scores), where=top > 0).astype(np.float32)
+
+
+class UserPersonalization(Model):
+    """EASE/iALS + sequence + repeat + popularity blend. See the module docstring."""
+
+    recipe_name: ClassVar[str] = "aws-user-personalization"
+    recipe_type: ClassVar[str] = "USER_PERSONALIZATION"
+    realtime: ClassVar[bool] = True
+    returns_scores: ClassVar[bool] = True
+    default_hyperparameters: ClassVar[dict[str, str]] = {
+        "hidden_dimension": "149",
+        "bptt": "32",
+        "recency_mask": "True",
+    }
+
+    def __init__(
+        self,
+        items: Vocabulary,
+        users: Vocabulary,
+        *,
+        blend: Blend,
+        bptt: int,
+        recency_mask: bool,
+        ease_items: IntArray,
+        ease_weights: FloatArray | None,
+        item_factors: FloatArray | None,
+        transitions: sp.csr_matrix,
+        repeat: FloatArray,
+        popularity: FloatArray,
+        item_first_seen: npt.NDArray[np.float64],
+        item_interaction_count: IntArray,
+        item_features: sp.csr_matrix | None = None,
+        popularity_bins: FloatArray | None = None,
+        popularity_edges: npt.NDArray[np.float64] | None = None,
+        als_l2: float = 0.05,
+        als_alpha: float = 10.0,
+    ) -> None:
+        super().__init__(items, users)
+        self.blend = blend
+        self.bptt = bptt
+        self.recency_mask = recency_mask
+        self.ease_items = ease_items  # (m,) int64: items covered by the EASE block
+        self.ease_weights = ease_weights  # (m, m) float32 or None
+        self.item_factors = item_factors  # (n_items, k) float32 or None (iALS path)
+        self.transitions = transitions  # (n_items, n_items) CSR float32
+        self.repeat = repeat  # (n_items,) float32
+        self.popularity = popularity  # (n_items,) float32 in [0, 1]
+        # Exploration inputs for serving: first-seen / creation time and interaction counts.
+        self.item_first_seen = item_first_seen  # (n_items,) float64 epoch seconds, NaN unknown
+        self.item_interaction_count = item_interaction_count  # (n_items,) int64
+        self.item_features = item_features  # (n_items, f) CSR float32, rows L2-normalised (v2)
+        # (bins, n_items) float32 popularity per time bin and its (bins - 1,) float64 edges.
+        if popularity_bins is None:
+            popularity_bins = popularity[None, :].copy()
+        self.popularity_bins = popularity_bins
+        self.popularity_edges = (
+            popularity_edges if popularity_edges is not None else np.zeros(0, dtype=np.float64)
+        )
+        self.als_l2 = als_l2
+        self.als_alpha = als_alpha
+
+    # -- training ------------------------------------------------------------------------------
+
+    @classmethod
+    def train(
+        cls,
+        data: TrainingData,
+        hyperparameters: Mapping[str, str],
+        rng: np.random.Generator,
+    ) -> UserPersonalization:
+        hp = {**cls.default_hyperparameters, **hyperparameters}
+        blend = Blend(metadata=cls._default_metadata_weight())
+        if not cls._recency(hp):
+            blend.history_decay = 1.0
+        # Enough validation users for a stable choice on small data sets (≥ ~300 when possible).
+        n_active = int(np.count_nonzero(np.bincount(data.user_idx, minlength=data.n_users)))
+        fraction = min(0.3, max(0.1, VALIDATION_USERS / max(n_active, 1)))
+        val = validation_split(data, rng, test_fraction=fraction)
+        if len(val.test) >= MIN_VALIDATION_USERS:
+            probe = cls._fit(val.train, hp, blend, rng)
+            pops = {hl: popularity(val.train, hl) for hl in POPULARITY_HALF_LIVES}
+            blend = probe._tune(val.test.histories(), val.test.relevant_sets(), pops)
+        return cls._fit(data, hp, blend, rng)
+
+    @staticmethod
+    def _default_metadata_weight() -> float:
+        return 0.0
+
+    @staticmethod
+    def _recency(hp: Mapping[str, str]) -> bool:
+        return parse_bool(hp.get("recency_mask", "True"))
+
+    @classmethod
+    def _item_features(cls, data: TrainingData) -> sp.csr_matrix | None:
+        return None
+
+    @classmethod
+    def _fit(
+        cls,
+        data: TrainingData,
+        hp: Mapping[str, str],
+        blend: Blend,
+        rng: np.random.Generator,
+    ) -> UserPersonalization:
+        n = data.n_items
+        counts = np.bincount(data.item_idx, minlength=n).astype(np.int64)
+        user_items = _user_item_matrix(data)
+        n_users_per_item = np.diff(user_items.tocsc().indptr)
+        # EASE over the most popular items (≥2 users) when they carry most of the interactions;
+        # otherwise (huge, flat catalogues) implicit ALS over everything.
+        by_users = np.argsort(-n_users_per_item, kind="stable")
+        candidates = by_users[:EASE_MAX_ITEMS][n_users_per_item[by_users[:EASE_MAX_ITEMS]] >= 2]
+        covered = float(n_users_per_item[candidates].sum()) / max(1.0, float(user_items.nnz))
+        ease_items = np.zeros(0, dtype=np.int64)
+        ease_weights: FloatArray | None = None
+        item_factors: FloatArray | None = None
+        if covered >= EASE_MIN_COVERAGE or user_items.nnz == 0:
+            ease_items = np.sort(candidates).astype(np.int64)
+            cols = np.full(n, -1, dtype=np.int64)
+            cols[ease_items] = np.arange(ease_items.shape[0])
+            sub = _user_item_matrix(data, cols)
+            mean_users = float(n_users_per_item[ease_items].mean()) if len(ease_items) else 1.0
+            ease_weights = fit_ease(sub, l2=max(1.0, EASE_L2_SCALE * mean_users))
+        else:
+            factors = int(hp.get("hidden_dimension", "149"))
+            item_factors = fit_ials(user_items, factors, rng)
+
+        first_seen = np.full(n, np.nan, dtype=np.float64)
+        if data.n_interactions:
+            np.fmin.at(first_seen, data.item_idx, data.timestamp)
+        if data.item_creation_timestamp is not None:
+            first_seen = np.where(
+                np.isnan(data.item_creation_timestamp), first_seen, data.item_creation_timestamp
+            )
+        bins, edges = popularity_by_time(data)
+        return cls(
+            data.items,
+            data.users,
+            blend=blend,
+            bptt=int(hp.get("bptt", "32")),
+            recency_mask=cls._recency(hp),
+            ease_items=ease_items,
+            ease_weights=ease_weights,
+            item_factors=item_factors,
+            transitions=fit_transitions(data),
+            repeat=repeat_propensity(data),
+            popularity=popularity(data, max(blend.popularity_half_life, 0.0)),
+            popularity_bins=bins,
+            popularity_edges=edges,
+            item_first_seen=first_seen,
+            item_interaction_count=counts,
+            item_features=cls._item_features(data),
+        )
+
+    def _tune(
+        self,
+        histories: list[History],
+        relevant: list[IntArray],
+        popularities: Mapping[float, FloatArray],
+    ) -> Blend:
+        """Coordinate ascent of the blend on validation users, scored by NDCG@10 (+ MRR)."""
+        n = len(self.items)
+        grid: dict[str, tuple[float, ...]] = {
+            "history_decay": (1.0, 0.995, 0.98, 0.95, 0.9) if self.recency_mask else (1.0,),
+            "sequence": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
+            "sequence_decay": (0.3, 0.6, 0.85),
+            "repeat": (-2.0, -0.5, 0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
+            "repeat_decay": (0.5, 0.8, 0.95, 1.0),
+            "seen": (-10.0, -1.0, -0.3, 0.0),
+            "popularity": (0.0, 0.05, 0.2, 0.5),
+            "popularity_half_life": (*popularities, LOCAL),
+        }
+        if self.item_features is not None:
+            grid["metadata"] = (0.0, 0.1, 0.3, 0.6)
+        part_cache: dict[tuple[str, float], FloatArray] = {}
+
+        def parts(b: Blend) -> dict[str, FloatArray]:
+            keys = {
+                "collaborative": ("collaborative", b.history_decay),
+                "metadata": ("metadata", b.history_decay),
+                "sequence": ("sequence", b.sequence_decay),
+                "repeat": ("repeat", b.repeat_decay),
+                "seen": ("seen", 1.0),
+            }
+            out: dict[str, FloatArray] = {}
+            for name, key in keys.items():
+                if key not in part_cache:
+                    part_cache[key] = self._part(name, histories, key[1])
+                out[name] = part_cache[key]
+            return out
+
+        def score(b: Blend) -> float:
+            p = parts(b)
+            if b.popularity_half_life == LOCAL:
+                pop = local_pop
+            else:
+                pop = popularities.get(b.popularity_half_life, self.popularity)[None, :]
+            total = (
+                b.collaborative * p["collaborative"]
+                + b.sequence * p["sequence"]
+                + b.repeat * p["repeat"]
+                + b.seen * p["seen"]
+                + b.metadata * p["metadata"]
+                + b.popularity * pop
+            )
+            m = ranking_metrics(top_k(total), relevant, n)
+            return (
+                m["normalized_discounted_cumulative_gain_at_10"]
+                + 0.5 * m["mean_reciprocal_rank_at_25"]
+            )
+
+        local_pop = self._local_popularity(histories)
+        best = Blend(**self.blend.to_json())
+        best_score = score(best)
+        for _ in range(2):
+            improved = False
+            for name, values in grid.items():
+                for v in values:
+                    trial = Blend(**{**best.to_json(), name: v})
+                    s = score(trial)
+                    if s > best_score + 1e-9:
+                        best, best_score, improved = trial, s, True
+            if not improved:
+                break
+        return best
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def _part(self, name: str, histories: Sequence[History], decay: float) -> FloatArray:
+        """One normalised blend part for a batch: (len(histories), n_items) float32."""
+        n = len(self.items)
+        if name == "collaborative":
+            x = _history_matrix(histories, n, decay, 0)
+            return _row_normalise(self._collaborative(x, histories))
+        if name == "sequence":
+            x = _history_matrix(histories, n, decay, self.bptt)
+            return _row_normalise(np.asarray((sp.csr_matrix(x) @ self.transitions).todense()))
+        if name == "repeat":
+            x = _history_matrix(histories, n, decay, 0)
+            return _row_normalise(x * self.repeat[None, :])
+        if name == "seen":
+            return (_history_matrix(histories, n, 1.0, 0) > 0).astype(np.float32)
+        if name == "metadata":
+            if self.item_features is None:
+                return np.zeros((len(histories), n), dtype=np.float32)
+            x = _history_matrix(histories, n, decay, 0)
+            profile = sp.csr_matrix(x) @ self.item_features
+            sims = np.asarray((profile @ self.item_features.T).todense(), dtype=np.float32)
+            return _row_normalise(sims)
+        raise ValueError(name)
+
+    def cold_user_scores(self) -> FloatArray:
+        """What a user without history gets: (n_items,) float32 (the tuned popularity variant)."""
+        out: FloatArray = self.score_users([History.empty()])[0]
+        return out
+
+    def _local_popularity(self, histories: Sequence[History]) -> FloatArray:
+        """(len(histories), n_items) float32: popularity in the time bin of each newest event."""
+        last = np.array(
+            [h.timestamp[-1] if len(h) else np.inf for h in histories], dtype=np.float64
+        )
+        rows = np.searchsorted(self.popularity_edges, last, side="right")
+        out: FloatArray = self.popularity_bins[rows]
+        return out
+
+    def _collaborative(self, x: FloatArray, histories: Sequence[History]) -> FloatArray:
+        out = np.zeros_like(x)
+        if self.ease_weights is not None:
+            if self.ease_items.shape[0]:
+                out[:, self.ease_items] = x[:, self.ease_items] @ self.ease_weights
+            return out
+        if self.item_factors is not None:
+            y = self.item_factors
+            k = y.shape[1]
+            gram = y.T @ y + np.float32(self.als_l2) * np.eye(k, dtype=np.float32)
+            for row in range(x.shape[0]):
+                idx = np.flatnonzero(x[row])
+                if idx.shape[0] == 0:
+                    continue
+                yi = y[idx]
+                conf = np.float32(self.als_alpha) * x[row, idx]
+                a = gram + (yi * conf[:, None]).T @ yi
+                u = np.linalg.solve(a, (yi * (1.0 + conf)[:, None]).sum(axis=0))
+                out[row] = y @ u.astype(np.float32)
+        return out
+
+    def score_users(self, histories: Sequence[History]) -> FloatArray:
+        """Blended scores, (len(histories), n_items) float32; empty histories → popularity."""
+        n = len(self.items)
+        out = np.empty((len(histories), n), dtype=np.float32)
+        b = self.blend
+        batch = max(1, min(256, (1 << 23) // max(n, 1)))
+        for lo in range(0, len(histories), batch):
+            chunk = histories[lo : lo + batch]
+            if b.popularity_half_life == LOCAL:
+                total = b.popularity * self._local_popularity(chunk)
+            else:
+                total = b.popularity * np.broadcast_to(self.popularity, (len(chunk), n))
+            total = total + b.collaborative * self._part("collaborative", chunk, b.history_decay)
+            if b.sequence:
+                total += b.sequence * self._part("sequence", chunk, b.sequence_decay)
+            if b.repeat:
+                total += b.repeat * self._part("repeat", chunk, b.repeat_decay)
+            if b.seen:
+                total += b.seen * self._part("seen", chunk, 1.0)
+            if b.metadata:
+                total += b.metadata * self._part("metadata", chunk, b.history_decay)
+            # A tiny popularity tie-break keeps the order stable when the other parts are flat.
+            out[lo : lo + batch] = total + 1e-4 * self.popularity[None, :]
+        return out
+
+    # -- artifacts -----------------------------------------------------------------------------
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], JsonDict]:
+        arrays: dict[str, np.ndarray] = {
+            "ease_items": self.ease_items,
+            "transitions_indptr": self.transitions.indptr.astype(np.int64),
+            "transitions_indices": self.transitions.indices.astype(np.int64),
+            "transitions_data": self.transitions.data.astype(np.float32),
+            "repeat": self.repeat,
+            "popularity": self.popularity,
+            "item_first_seen": self.item_first_seen,
+            "item_interaction_count": self.item_interaction_count,
+            "popularity_bins": self.popularity_bins,
+            "popularity_edges": self.popularity_edges,
+        }
+        if self.ease_weights is not None:
+            arrays["ease_weights"] = self.ease_weights
+        if self.item_factors is not None:
+            arrays["item_factors"] = self.item_factors
+        if self.item_features is not None:
+            f = self.item_features
+            arrays["features_indptr"] = f.indptr.astype(np.int64)
+            arrays["features_indices"] = f.indices.astype(np.int64)
+            arrays["features_data"] = f.data.astype(np.float32)
+            arrays["features_shape"] = np.array(f.shape, dtype=np.int64)
+        meta: JsonDict = {
+            "blend": self.blend.to_json(),
+            "bptt": self.bptt,
+            "recency_mask": self.recency_mask,
+            "als_l2": self.als_l2,
+            "als_alpha": self.als_alpha,
+        }
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: Mapping[str, np.ndarray], meta: JsonDict, items: Vocabulary, users: Vocabulary
+    ) -> UserPersonalization:
+        n = len(items)
+        transitions = sp.csr_matrix(
+            (
+                arrays["transitions_data"],
+                arrays["transitions_indices"],
+                arrays["transitions_indptr"],
+            ),
+            shape=(n, n),
+        )
+        features = None
+        if "features_indptr" in arrays:
+            shape = tuple(int(s) for s in arrays["features_shape"])
+            features = sp.csr_matrix(
+                (arrays["features_data"], arrays["features_indices"], arrays["features_indptr"]),
+                shape=shape,
+            )
+        return cls(
+            items,
+            users,
+            blend=Blend.from_json(meta["blend"]),
+            bptt=int(meta["bptt"]),
+            recency_mask=bool(meta["recency_mask"]),
+            ease_items=np.asarray(arrays["ease_items"], dtype=np.int64),
+            ease_weights=arrays.get("ease_weights"),
+            item_factors=arrays.get("item_factors"),
+            transitions=transitions,
+            repeat=np.asarray(arrays["repeat"], dtype=np.float32),
+            popularity=np.asarray(arrays["popularity"], dtype=np.float32),
+            item_first_seen=np.asarray(arrays["item_first_seen"], dtype=np.float64),
+            item_interaction_count=np.asarray(arrays["item_interaction_count"], dtype=np.int64),
+            item_features=features,
+            popularity_bins=np.asarray(arrays["popularity_bins"], dtype=np.float32),
+            popularity_edges=np.asarray(arrays["popularity_edges"], dtype=np.float64),
+            als_l2=float(meta.get("als_l2", 0.05)),
+            als_alpha=float(meta.get("als_alpha", 10.0)),
+        )

@@ -1,0 +1,95 @@
+"""A tiny data set whose right answers are obvious, shared by the engine tests.
+
+Three clusters of four items (A, B, C) plus one cold item per cluster (metadata only). Each
+user belongs to one cluster and interacts with that cluster's item 0 and two more of its items;
+cluster A has the most users, so ``A0`` is the most popular item. All interactions fall within
+one hour, so the default trend interval (2 hours) sees them all in its latest interval.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from openpersonalize.engine.base import TrainingData
+from openpersonalize.engine.training_data import build_training_data
+
+CLUSTERS = {"A": 12, "B": 10, "C": 10}  # cluster -> number of users
+WORDS = {
+    "A": "running shoes sneakers trail",
+    "B": "chocolate cake dessert baking",
+    "C": "laptop computer keyboard screen",
+}
+NAMES = {"A": "Running shoe", "B": "Chocolate cake", "C": "Laptop computer"}
+
+
+def tiny_tables() -> tuple[pa.Table, pa.Table, dict[str, object]]:
+    users, items, times = [], [], []
+    t = 1_700_000_000
+    for cluster, n_users in CLUSTERS.items():
+        for u in range(n_users):
+            picks = [0, 1 + u % 3, 1 + (u + 1) % 3]
+            for p in picks:
+                users.append(f"{cluster}-user{u}")
+                items.append(f"{cluster}{p}")
+                times.append(t)
+                t += 30
+    interactions = pa.table(
+        {
+            "USER_ID": users,
+            "ITEM_ID": items,
+            "TIMESTAMP": pa.array(times, pa.int64()),
+            "EVENT_TYPE": ["click"] * len(users),
+        }
+    )
+    item_ids, genres, descriptions, names, prices = [], [], [], [], []
+    for cluster in CLUSTERS:
+        for p in [0, 1, 2, 3, "cold"]:
+            item_ids.append(f"{cluster}{p}")
+            genres.append(f"genre{cluster}")
+            descriptions.append(f"{WORDS[cluster]} item {p}")
+            names.append(f"{NAMES[cluster]} {p}")
+            prices.append({"A": 10.0, "B": 50.0, "C": 900.0}[cluster])
+    items_table = pa.table(
+        {
+            "ITEM_ID": item_ids,
+            "GENRE": genres,
+            "DESCRIPTION": descriptions,
+            "NAME": names,
+            "PRICE": prices,
+        }
+    )
+    schema = {
+        "type": "record",
+        "name": "Items",
+        "namespace": "com.amazonaws.personalize.schema",
+        "fields": [
+            {"name": "ITEM_ID", "type": "string"},
+            {"name": "GENRE", "type": "string", "categorical": True},
+            {"name": "DESCRIPTION", "type": ["null", "string"], "textual": True},
+            {"name": "NAME", "type": "string", "itemName": True},
+            {"name": "PRICE", "type": "float"},
+        ],
+        "version": "1.0",
+    }
+    return interactions, items_table, schema
+
+
+def make_tiny_data() -> TrainingData:
+    interactions, items, schema = tiny_tables()
+    return build_training_data(interactions, items, items_schema=schema, minimums=None)
+
+
+@pytest.fixture(scope="session")
+def tiny_data() -> TrainingData:
+    return make_tiny_data()
+
+
+def cluster_of(item_id: str) -> str:
+    return item_id[0]
+
+
+def ranked_ids(data: TrainingData, scores: np.ndarray, k: int) -> list[str]:
+    order = np.argsort(-scores, kind="stable")[:k]
+    return data.items.ids(order)
