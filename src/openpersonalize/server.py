@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 import uvicorn
 
 from openpersonalize.api.app import create_app, is_loopback
 from openpersonalize.controlplane.context import Context, make_context
-from openpersonalize.jobs import worker
+from openpersonalize.jobs import load_job_modules, worker
 from openpersonalize.jobs.scheduler import Scheduler
 from openpersonalize.settings import SETTINGS, Config
 
 log = logging.getLogger("openpersonalize")
+EVENT_LOG_COMPACT_SECONDS = 2.0
 
 
 class ConfigError(Exception):
@@ -39,6 +42,7 @@ def worker_environment(config: Config) -> dict[str, str]:
     for setting in SETTINGS:
         value = getattr(config, setting.name)
         env[setting.env] = str(value).lower() if isinstance(value, bool) else str(value)
+    env[worker.SERVER_PID_ENV] = str(os.getpid())  # workers exit if the server is killed
     return env
 
 
@@ -77,6 +81,10 @@ def workers(config: Config) -> Iterator[list[subprocess.Popen[bytes]]]:
                 process.kill()
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def serve(config: Config) -> None:
     check_security(config)
     logging.basicConfig(
@@ -85,8 +93,15 @@ def serve(config: Config) -> None:
     ctx = make_context(config)
     if config.inline_jobs:
         attach_inline_jobs(ctx)
+    load_job_modules()  # their scheduled tasks (e.g. the log side of data deletions) run here
     scheduler = Scheduler(ctx)
     app = create_app(ctx)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler
+    # that would kill this process before the cleanup below (worker processes were orphaned).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # The server process owns the real-time logs: compact them in the background, and close
+    # them (releasing their locks) after the last request.
+    ctx.event_log.start_compactor(EVENT_LOG_COMPACT_SECONDS)
     with workers(config):
         scheduler.start()
         try:
@@ -99,6 +114,7 @@ def serve(config: Config) -> None:
             )
         finally:
             scheduler.stop()
+            ctx.event_log.close()
 
 
 def run_worker(config: Config) -> None:

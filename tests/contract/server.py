@@ -23,15 +23,21 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, data_dir: Path, settings: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.extra_env = dict(env or {})
         self.port = free_port()
         self.settings = {
             "min_import_records": 1,
             "min_interactions": 1,
             "min_users_with_two": 1,
             "delete_grace_seconds": 0.5,
-            "job_lease_seconds": 3,
+            "job_lease_seconds": 30,
             **(settings or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -46,6 +52,7 @@ class RunningServer:
         env.update({f"OPENPERSONALIZE_{k.upper()}": str(v) for k, v in self.settings.items()})
         env["OPENPERSONALIZE_PORT"] = str(self.port)
         env["OPENPERSONALIZE_DATA_DIR"] = str(self.data_dir)
+        env.update(self.extra_env)
         return env
 
     def start(self) -> RunningServer:

@@ -17,6 +17,8 @@ from openpersonalize.store.metadata import Job
 
 log = logging.getLogger("openpersonalize.worker")
 POLL_SECONDS = 0.2
+# Set by ``serve`` for the workers it starts: they exit when that process dies (even by kill -9).
+SERVER_PID_ENV = "_OPENPERSONALIZE_SERVER_PID"
 
 
 def worker_id() -> str:
@@ -56,7 +58,11 @@ def serve_forever(ctx: Context) -> None:
     signal.signal(signal.SIGINT, _stop)
     name = worker_id()
     log.info("worker %s started", name)
+    server_pid = os.environ.get(SERVER_PID_ENV)
     while not stopping.is_set():
+        if server_pid and str(os.getppid()) != server_pid:
+            log.warning("worker %s: the server that started it is gone; exiting", name)
+            return
         if not run_one(ctx, name):
             stopping.wait(POLL_SECONDS)
 

@@ -578,6 +578,11 @@ class EventLog:
     def append(self, dataset_id: str, records: Iterable[Record]) -> AppendResult:
         return self.open(dataset_id).append(records)
 
+    def dataset_ids(self) -> list[str]:
+        """The datasets whose logs are open in this process."""
+        with self._guard:
+            return list(self._logs)
+
     def recent_interactions(
         self, dataset_id: str, user_id: str, limit_per_event_type: int = 100
     ) -> list[RecentInteraction]:
@@ -626,3 +631,64 @@ class EventLog:
             logs, self._logs = list(self._logs.values()), {}
         for log in logs:
             log.close()
+
+
+class LogReader:
+    """A read-only view of one dataset's log, usable from any process (a job worker) while the
+    owner appends and compacts: it takes no lock and never trims or writes.
+
+    :meth:`snapshot` pairs a read of the record store with the frames not yet compacted into it,
+    retrying when a compaction commits in between, so no record is missed or seen twice."""
+
+    def __init__(self, root: str | os.PathLike[str], dataset_id: str, records: RecordStore) -> None:
+        self.folder = Path(root) / quote(dataset_id, safe="-_.")
+        self.dataset_id = dataset_id
+        self.records = records
+
+    @property
+    def checkpoint_name(self) -> str | None:
+        """The name its compactions commit under; None when the log was never created."""
+        try:
+            doc = json.loads((self.folder / "log.json").read_text())
+        except FileNotFoundError:
+            return None
+        return f"event-log:{doc['logId']}"
+
+    def _wal_files(self) -> list[tuple[int, Path]]:
+        found = []
+        for path in self.folder.glob("wal-*.log"):
+            with contextlib.suppress(ValueError):
+                found.append((int(path.stem[4:]), path))
+        return sorted(found)
+
+    def records_since(self, start: int) -> list[Record]:
+        """Records of the intact frames at logical offsets ``>= start``. A frame being written
+        (torn) ends the scan. Raises ``FileNotFoundError`` if a compaction removed a file."""
+        files = self._wal_files()
+        out: list[Record] = []
+        for i, (base, path) in enumerate(files):
+            next_base = files[i + 1][0] if i + 1 < len(files) else None
+            if next_base is not None and next_base <= start:
+                continue
+            with path.open("rb") as stream:
+                stream.seek(max(0, start - base))
+                for _s, _e, batch in _scan_frames(stream):
+                    out.extend(batch)
+        return out
+
+    def snapshot(self, read_segments: Callable[[], pa.Table]) -> tuple[pa.Table, list[Record]]:
+        """``read_segments()`` (a read of this dataset's record store) and the log records that
+        are not in it yet, as of one consistent moment."""
+        name = self.checkpoint_name
+        if name is None:
+            return read_segments(), []
+        for _attempt in range(20):
+            before = self.records.checkpoint(self.dataset_id, name)
+            table = read_segments()
+            try:
+                pending = self.records_since(before)
+            except FileNotFoundError:
+                continue
+            if self.records.checkpoint(self.dataset_id, name) == before:
+                return table, pending
+        raise RuntimeError(f"the event log of {self.dataset_id} kept changing while being read")

@@ -25,6 +25,9 @@ _JAVA_CLASSES = {
 }
 
 
+_LOCAL_LOCATION = re.compile(r"(file://|/|~|\.{1,2}/).+")
+
+
 @cache
 def _compile(pattern: str) -> re.Pattern[str]:
     text = pattern
@@ -116,6 +119,8 @@ def _check(shape: Shape, value: Any, path: str, errors: _Errors) -> None:
         if enum and value not in enum:
             errors.add(value, path, f"Member must satisfy enum value set: [{', '.join(enum)}]")
         pattern = shape.metadata.get("pattern")
+        if shape.name == "S3Location" and _LOCAL_LOCATION.match(value):
+            pattern = None  # the server also reads and writes local paths and file:// URLs
         if pattern and not _compile(pattern).fullmatch(value):
             errors.add(value, path, f"Member must satisfy regular expression pattern: {pattern}")
         return

@@ -1,0 +1,171 @@
+"""Helpers for the data-flow contract tests: dataset groups, import/export jobs, S3 via moto."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tests.contract.server import wait_for
+
+ROLE = "arn:aws:iam::123456789012:role/personalize"
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def avro(name: str, fields: list[tuple[str, Any]], **attrs: dict[str, Any]) -> str:
+    out = []
+    for field_name, field_type in fields:
+        entry: dict[str, Any] = {"name": field_name, "type": field_type}
+        entry.update(attrs.get(field_name, {}))
+        out.append(entry)
+    return json.dumps(
+        {
+            "type": "record",
+            "name": name,
+            "namespace": "com.amazonaws.personalize.schema",
+            "fields": out,
+            "version": "1.0",
+        }
+    )
+
+
+INTERACTIONS = avro(
+    "Interactions",
+    [
+        ("USER_ID", "string"),
+        ("ITEM_ID", "string"),
+        ("TIMESTAMP", "long"),
+        ("EVENT_TYPE", "string"),
+        ("EVENT_VALUE", ["null", "float"]),
+        ("DEVICE", ["null", "string"]),
+    ],
+    DEVICE={"categorical": True},
+)
+BASIC_INTERACTIONS = avro(
+    "Interactions",
+    [("USER_ID", "string"), ("ITEM_ID", "string"), ("TIMESTAMP", "long"), ("EVENT_TYPE", "string")],
+)
+ITEMS = avro(
+    "Items",
+    [("ITEM_ID", "string"), ("GENRE", ["null", "string"]), ("NUMBER_OF_RATINGS", ["null", "int"])],
+    GENRE={"categorical": True},
+)
+USERS = avro("Users", [("USER_ID", "string"), ("AGE", ["null", "int"])])
+
+
+def create_group(
+    personalize: Any, name: str, schemas: dict[str, str], *, domain: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """A dataset group with one dataset per (type → schema); returns (group arn, type → arn)."""
+    kwargs = {"domain": domain} if domain else {}
+    group = personalize.create_dataset_group(name=name, **kwargs)["datasetGroupArn"]
+    datasets = {}
+    for dataset_type, schema in schemas.items():
+        schema_arn = personalize.create_schema(
+            name=f"{name}-{dataset_type}", schema=schema, **kwargs
+        )["schemaArn"]
+        datasets[dataset_type] = personalize.create_dataset(
+            name=f"{name}-{dataset_type}",
+            schemaArn=schema_arn,
+            datasetGroupArn=group,
+            datasetType=dataset_type,
+        )["datasetArn"]
+    return group, datasets
+
+
+def run_import(
+    personalize: Any, dataset_arn: str, location: str, name: str, mode: str = "FULL"
+) -> dict[str, Any]:
+    arn = personalize.create_dataset_import_job(
+        jobName=name,
+        datasetArn=dataset_arn,
+        dataSource={"dataLocation": location},
+        roleArn=ROLE,
+        importMode=mode,
+    )["datasetImportJobArn"]
+    return wait_for(
+        personalize.describe_dataset_import_job, "datasetImportJob", datasetImportJobArn=arn
+    )
+
+
+def run_export(
+    personalize: Any, dataset_arn: str, path: str, name: str, mode: str = "ALL"
+) -> dict[str, Any]:
+    arn = personalize.create_dataset_export_job(
+        jobName=name,
+        datasetArn=dataset_arn,
+        ingestionMode=mode,
+        roleArn=ROLE,
+        jobOutput={"s3DataDestination": {"path": path}},
+    )["datasetExportJobArn"]
+    return wait_for(
+        personalize.describe_dataset_export_job, "datasetExportJob", datasetExportJobArn=arn
+    )
+
+
+def read_csv_rows(texts: list[str]) -> tuple[list[str], list[dict[str, str]]]:
+    header: list[str] = []
+    rows: list[dict[str, str]] = []
+    for text in texts:
+        reader = csv.DictReader(io.StringIO(text))
+        header = list(reader.fieldnames or [])
+        rows.extend(reader)
+    return header, rows
+
+
+def local_export(folder: Path, job_name: str) -> tuple[list[str], list[dict[str, str]]]:
+    files = sorted((folder / job_name).glob("*.csv"))
+    assert files, f"no export files in {folder / job_name}"
+    return read_csv_rows([f.read_text() for f in files])
+
+
+def s3_export(s3: Any, bucket: str, prefix: str) -> tuple[list[str], list[dict[str, str]]]:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    keys = sorted(o["Key"] for o in listed if o["Key"].endswith(".csv"))
+    assert keys, f"no export files at s3://{bucket}/{prefix}"
+    texts = [s3.get_object(Bucket=bucket, Key=k)["Body"].read().decode() for k in keys]
+    return read_csv_rows(texts)
+
+
+@contextmanager
+def moto_s3() -> Iterator[tuple[str, Any]]:
+    """A moto S3 server on a free loopback port: (endpoint URL, client)."""
+    from moto.server import ThreadedMotoServer
+
+    saved = {k: os.environ.get(k) for k in S3_ENV}
+    os.environ.update(S3_ENV)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        yield endpoint, boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def server_env(endpoint: str) -> dict[str, str]:
+    return {**S3_ENV, "OPENPERSONALIZE_S3_ENDPOINT_URL": endpoint}
+
+
+def record_count(data_dir: Path, dataset_arn: str, source: str = "ALL") -> int:
+    """Records of a dataset as the server stored them (read-only, from the test process)."""
+    from openpersonalize.store.records import RecordStore
+
+    return RecordStore(str(data_dir / "records")).count(dataset_arn, source)  # type: ignore[arg-type]
