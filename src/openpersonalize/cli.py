@@ -99,7 +99,8 @@ def generate(
     out_dir: str, preset: str, n_users: int, n_items: int, n_interactions: int, seed: int, fmt: str
 ) -> None:
     """Write a synthetic dataset group (CSV files plus their Avro schemas) into OUT_DIR."""
-    from openpersonalize.datasets import generate as make, write
+    from openpersonalize.datasets import generate as make
+    from openpersonalize.datasets import write
 
     dataset = make(
         preset, n_users=n_users, n_items=n_items, n_interactions=n_interactions, seed=seed
@@ -145,3 +146,37 @@ def doctor(data_dir: str | None) -> None:
     click.echo(f"data directory {path}: metadata integrity {check}")
     for kind in ("dataset-group", "dataset", "solution", "solution-version", "campaign"):
         click.echo(f"  {kind}: {store.count(kind)}")
+
+
+@main.command("export-model")
+@click.argument("solution_version_arn")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--data-dir", default=None, help="Data directory of the server (default: settings).")
+def export_model(solution_version_arn: str, out_dir: str, data_dir: str | None) -> None:
+    """Export the model of an ACTIVE solution version (or recommender) into OUT_DIR.
+
+    Writes npz and Parquet files with a README (docs/model-export.md). Reads the data directory
+    directly, so the server may be running or not.
+    """
+    from openpersonalize.engine.artifacts import ArtifactError
+    from openpersonalize.engine.artifacts import export_model as export
+    from openpersonalize.store.metadata import MetadataStore
+
+    config = load_config({"data_dir": data_dir})
+    store_path = config.data_path / "metadata.sqlite3"
+    if not store_path.is_file():
+        raise click.ClickException(f"no openpersonalize data directory at {config.data_path}")
+    resource = MetadataStore(store_path).find(solution_version_arn)
+    if resource is None or resource.deleted_at is not None:
+        raise click.ClickException(f"{solution_version_arn} does not exist in {config.data_path}")
+    artifact = resource.body.get("artifact")
+    if resource.status != "ACTIVE" or not isinstance(artifact, str) or not artifact:
+        raise click.ClickException(
+            f"{solution_version_arn} is {resource.status}; only an ACTIVE, trained model can be "
+            "exported."
+        )
+    try:
+        path = export(config.data_path / artifact, out_dir)
+    except (ArtifactError, OSError) as exc:
+        raise click.ClickException(f"cannot export {solution_version_arn}: {exc}") from None
+    click.echo(f"exported {solution_version_arn} to {path}")

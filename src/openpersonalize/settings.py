@@ -112,6 +112,26 @@ SETTINGS: tuple[Setting, ...] = (
         "How long a deleted resource answers Describe with DELETE PENDING before it is gone.",
         float,
     ),
+    Setting(
+        "auto_training_day_seconds",
+        86400.0,
+        'Length of a "day" in `performAutoTraining` schedules (`rate(N days)`); the first '
+        "automatic training comes 1/24 of it after the solution is created. Lowered in tests.",
+        float,
+    ),
+    Setting(
+        "recommender_full_retrain_seconds",
+        604800.0,
+        "How often recommenders are fully retrained (AWS: weekly).",
+        float,
+    ),
+    Setting(
+        "recommender_new_item_update_seconds",
+        7200.0,
+        'How often "top picks" / "recommended for you" recommenders are refreshed with new '
+        "items and data (AWS: every 2 hours).",
+        float,
+    ),
     Setting("log_level", "info", "Log level: debug, info, warning, error."),
     Setting(
         "inline_jobs",
@@ -149,6 +169,9 @@ class Config:
     job_lease_seconds: float = 30.0
     job_max_attempts: int = 3
     delete_grace_seconds: float = 1.0
+    auto_training_day_seconds: float = 86400.0
+    recommender_full_retrain_seconds: float = 604800.0
+    recommender_new_item_update_seconds: float = 7200.0
     log_level: str = "info"
     inline_jobs: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

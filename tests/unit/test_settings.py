@@ -26,9 +26,14 @@ def test_every_setting_is_a_serve_flag() -> None:
 
 
 def test_environment_then_flags() -> None:
-    config = load_config({"port": 9000}, environ={"OPENPERSONALIZE_PORT": "7000",
-                                                  "OPENPERSONALIZE_REGION": "eu-west-1",
-                                                  "OPENPERSONALIZE_INLINE_JOBS": "true"})
+    config = load_config(
+        {"port": 9000},
+        environ={
+            "OPENPERSONALIZE_PORT": "7000",
+            "OPENPERSONALIZE_REGION": "eu-west-1",
+            "OPENPERSONALIZE_INLINE_JOBS": "true",
+        },
+    )
     assert config.port == 9000
     assert config.region == "eu-west-1"
     assert config.inline_jobs is True

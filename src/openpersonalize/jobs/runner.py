@@ -53,6 +53,11 @@ def run(ctx: Context, claimed: Job) -> None:
             return
         function = JOBS.get(claimed.kind)
         if function is None:
+            from openpersonalize.jobs import load_job_modules
+
+            load_job_modules()
+            function = JOBS.get(claimed.kind)
+        if function is None:
             fail(
                 ctx,
                 claimed.arn,

@@ -51,8 +51,14 @@ def make(tmp_path: Path, **settings: object) -> Context:
 def pending(ctx: Context, arn: str) -> None:
     now = time.time()
     ctx.store.insert(
-        Resource(arn=arn, kind="dataset-import-job", name=arn, status=lifecycle.CREATE_PENDING,
-                 created=now, updated=now)
+        Resource(
+            arn=arn,
+            kind="dataset-import-job",
+            name=arn,
+            status=lifecycle.CREATE_PENDING,
+            created=now,
+            updated=now,
+        )
     )
 
 
@@ -79,7 +85,9 @@ def test_job_function_errors_become_failure_reasons(tmp_path: Path) -> None:
     worker.run_one(ctx, "w")
     resource = ctx.store.get("arn:job")
     assert resource.status == lifecycle.CREATE_FAILED
-    assert resource.body["failureReason"] == "Input CSV is missing the following columns: [TIMESTAMP]"
+    assert (
+        resource.body["failureReason"] == "Input CSV is missing the following columns: [TIMESTAMP]"
+    )
     assert ctx.store.jobs("arn:job")[0].state == "done"
 
 
