@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from openpersonalize import __version__
 from openpersonalize.controlplane import OPERATIONS
@@ -168,12 +168,15 @@ def create_app(ctx: Context) -> Starlette:
     from openpersonalize.api import rest_handlers  # noqa: F401
 
     api = Api(ctx)
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/", api.root, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
         Route("/health", api.health, methods=["GET"]),
     ]
     for path in models.rest_routes():
         routes.append(Route(path, api.rest, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]))
+    from openpersonalize.console.routes import console_routes
+
+    routes.extend(console_routes())
     routes.append(Route("/{path:path}", api.not_found, methods=["GET", "POST", "PUT", "DELETE"]))
     app = Starlette(routes=routes)
     app.state.ctx = ctx

@@ -3,3 +3,4 @@
 from __future__ import annotations
 
 # Each module registers its handlers with ``rest_operation`` when imported.
+from openpersonalize.api import events, runtime  # noqa: F401

@@ -19,7 +19,10 @@ def shape(op: str, service: str = models.CONTROL_PLANE):  # type: ignore[no-unty
 
 
 def test_required_members() -> None:
-    with pytest.raises(InvalidInputException, match="at 'name' failed to satisfy constraint: Member must not be null"):
+    with pytest.raises(
+        InvalidInputException,
+        match="at 'name' failed to satisfy constraint: Member must not be null",
+    ):
         validate(shape("CreateDatasetGroup"), {})
 
 
@@ -41,9 +44,15 @@ def test_numbers_and_types() -> None:
 
 
 def test_tag_pattern_with_java_classes() -> None:
-    validate(shape("CreateDatasetGroup"), {"name": "ok", "tags": [{"tagKey": "Équipe é", "tagValue": "x"}]})
+    validate(
+        shape("CreateDatasetGroup"),
+        {"name": "ok", "tags": [{"tagKey": "Équipe é", "tagValue": "x"}]},
+    )
     with pytest.raises(InvalidInputException, match="regular expression"):
-        validate(shape("CreateDatasetGroup"), {"name": "ok", "tags": [{"tagKey": "bad#", "tagValue": ""}]})
+        validate(
+            shape("CreateDatasetGroup"),
+            {"name": "ok", "tags": [{"tagKey": "bad#", "tagValue": ""}]},
+        )
 
 
 def test_serialize_drops_unknown_and_none() -> None:

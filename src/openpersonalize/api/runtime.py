@@ -1,0 +1,29 @@
+"""personalize-runtime: GetRecommendations, GetPersonalizedRanking, GetActionRecommendations.
+
+Thin: the work is in :mod:`openpersonalize.serving.recommend`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openpersonalize.api.app import rest_operation
+from openpersonalize.controlplane.context import Context
+from openpersonalize.serving import recommend
+
+SERVICE = "personalize-runtime"
+
+
+@rest_operation(SERVICE, "GetRecommendations")
+def get_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return recommend.get_recommendations(ctx, params)
+
+
+@rest_operation(SERVICE, "GetPersonalizedRanking")
+def get_personalized_ranking(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return recommend.get_personalized_ranking(ctx, params)
+
+
+@rest_operation(SERVICE, "GetActionRecommendations")
+def get_action_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return recommend.get_action_recommendations(ctx, params)

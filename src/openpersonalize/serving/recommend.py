@@ -1,0 +1,444 @@
+"""GetRecommendations, GetPersonalizedRanking and GetActionRecommendations.
+
+One request: the deployment's model → the user's history (bulk + just-arrived events) → scores for
+every item → automatic exclusions (domain use cases) → filter mask → top-k → exploration slots →
+promotions → scores (softmax over the candidates), metadata columns. See DESIGN §6.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from openpersonalize.controlplane.context import Context
+from openpersonalize.engine.base import Model
+from openpersonalize.errors import InvalidInputException
+from openpersonalize.filtering import (
+    Dataset,
+    DictIndex,
+    FilterData,
+    ValidatedFilter,
+    bind,
+    compile_mask,
+    row_of,
+)
+from openpersonalize.serving.cache import (
+    Deployment,
+    GroupData,
+    ModelView,
+    ServingCache,
+    exploration_settings,
+    serving_cache,
+)
+from openpersonalize.serving.history import UserState, items_with_event, user_state
+from openpersonalize.serving.selection import explore, promote, softmax_scores, top_k
+from openpersonalize.serving.tables import take_rows
+
+DEFAULT_RESULTS = 25
+MAX_RESULTS = 500
+MAX_RESULTS_WITH_METADATA = 50
+MAX_METADATA_COLUMNS = 10
+DEFAULT_ACTIONS = 5
+MAX_ACTIONS = 100
+# The domain use cases that drop what the user already watched / purchased (spec §3.1).
+AUTOMATIC_EXCLUSION = {
+    "aws-vod-because-you-watched-x": "Watch",
+    "aws-vod-more-like-x": "Watch",
+    "aws-vod-top-picks": "Watch",
+    "aws-ecomm-customers-who-viewed-x-also-viewed": "Purchase",
+    "aws-ecomm-recommended-for-you": "Purchase",
+}
+EXCLUSION_DEPTH = 100
+# Domain use cases: (userId required, itemId required).
+DOMAIN_INPUTS = {
+    "aws-vod-because-you-watched-x": (True, True),
+    "aws-vod-more-like-x": (True, True),
+    "aws-vod-top-picks": (True, False),
+    "aws-ecomm-customers-who-viewed-x-also-viewed": (True, True),
+    "aws-ecomm-recommended-for-you": (True, False),
+    "aws-ecomm-frequently-bought-together": (False, True),
+}
+PROMOTION_TYPES = ("USER_PERSONALIZATION", "POPULAR_ITEMS", "RELATED_ITEMS")
+EXPLORATION_TYPES = ("USER_PERSONALIZATION",)
+V2_RECIPES = ("aws-user-personalization-v2", "aws-personalized-ranking-v2")
+_MASK_CACHE_SIZE = 512
+
+FloatArray = npt.NDArray[np.float32]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def recommendation_id() -> str:
+    return "RID-" + str(uuid.uuid4())
+
+
+def _deployment(cache: ServingCache, params: Mapping[str, Any]) -> Deployment:
+    campaign, recommender = params.get("campaignArn"), params.get("recommenderArn")
+    if campaign and recommender:
+        raise InvalidInputException("Provide either campaignArn or recommenderArn, not both.")
+    if not campaign and not recommender:
+        raise InvalidInputException("A campaignArn or a recommenderArn is required.")
+    return cache.deployment(str(campaign or recommender))
+
+
+def _num_results(params: Mapping[str, Any], metadata: bool) -> int:
+    value = params.get("numResults")
+    n = DEFAULT_RESULTS if value is None else int(value)
+    limit = MAX_RESULTS_WITH_METADATA if metadata else MAX_RESULTS
+    if n > limit:
+        extra = " when metadataColumns are requested" if metadata else ""
+        raise InvalidInputException(f"numResults must be at most {limit}{extra}, got {n}.")
+    return n
+
+
+def _metadata_columns(
+    dep: Deployment, group: GroupData, params: Mapping[str, Any]
+) -> list[str] | None:
+    requested = params.get("metadataColumns")
+    if not requested:
+        return None
+    unknown = sorted(k for k in requested if k != "ITEMS")
+    if unknown:
+        raise InvalidInputException(
+            f"metadataColumns supports the ITEMS dataset only, not {', '.join(unknown)}."
+        )
+    if not dep.metadata_enabled:
+        raise InvalidInputException(
+            f"{dep.arn} was not created with enableMetadataWithRecommendations: metadata columns "
+            "are not available."
+        )
+    columns = [str(c) for c in requested.get("ITEMS") or []]
+    if len(columns) > MAX_METADATA_COLUMNS:
+        raise InvalidInputException(
+            f"At most {MAX_METADATA_COLUMNS} metadata columns per request, got {len(columns)}."
+        )
+    if group.items is None:
+        raise InvalidInputException("The dataset group has no Items dataset for metadataColumns.")
+    missing = [c for c in columns if c.upper() not in group.items.column_names]
+    if missing:
+        raise InvalidInputException(
+            f"Unknown Items column(s) in metadataColumns: {', '.join(missing)}."
+        )
+    return columns
+
+
+def _check_inputs(dep: Deployment, user_id: str | None, item_id: str | None) -> None:
+    kind = dep.recipe_type
+    noun = "recommender" if dep.kind == "recommender" else "campaign"
+    if kind == "PERSONALIZED_RANKING":
+        raise InvalidInputException(
+            f"{dep.arn} is a personalized-ranking {noun}: call GetPersonalizedRanking."
+        )
+    if kind == "PERSONALIZED_ACTIONS":
+        raise InvalidInputException(
+            f"{dep.arn} is a next-best-action {noun}: call GetActionRecommendations."
+        )
+    if kind not in ("USER_PERSONALIZATION", "RELATED_ITEMS", "POPULAR_ITEMS"):
+        raise InvalidInputException(
+            f"{dep.arn} serves recipe {dep.recipe_name} ({kind}), which has no real-time "
+            "recommendations; use a batch segment job."
+        )
+    need_user, need_item = DOMAIN_INPUTS.get(
+        dep.recipe_name, (kind == "USER_PERSONALIZATION", kind == "RELATED_ITEMS")
+    )
+    if need_user and not user_id:
+        raise InvalidInputException(
+            f"userId is required for {dep.recipe_name} ({kind}) recommendations."
+        )
+    if need_item and not item_id:
+        raise InvalidInputException(
+            f"itemId is required for {dep.recipe_name} ({kind}) recommendations."
+        )
+
+
+class _Request:
+    """What one request has resolved: deployment, data snapshot, user state."""
+
+    def __init__(self, ctx: Context, params: Mapping[str, Any]) -> None:
+        self.ctx = ctx
+        self.cache = serving_cache(ctx)
+        self.params = params
+        self.dep = _deployment(self.cache, params)
+        self.model: Model = self.dep.model
+        self.group = self.cache.group(self.dep.dataset_group)
+        self.view: ModelView = self.group.view(self.model)
+        self.user_id: str | None = params.get("userId") or None
+        self.item_id: str | None = params.get("itemId") or None
+        self._state: UserState | None = None
+
+    @property
+    def state(self) -> UserState:
+        if self._state is None:
+            self._state = user_state(self.ctx, self.group, self.model, self.user_id)
+        return self._state
+
+    def user_row(self) -> dict[str, Any] | None:
+        users = self.group.users
+        if users is None or not self.user_id:
+            return None
+        r = users.ids.index(self.user_id)
+        return row_of(users.columns, r) if r >= 0 else None
+
+    def item_row(self) -> dict[str, Any] | None:
+        items = self.group.items
+        if items is None or not self.item_id:
+            return None
+        r = items.ids.index(self.item_id)
+        return row_of(items.columns, r) if r >= 0 else None
+
+    def validated(self, filter_arn: str) -> ValidatedFilter:
+        related = self.dep.recipe_type == "RELATED_ITEMS"
+        return self.cache.filter(filter_arn, self.dep.dataset_group, related_items=related)
+
+    def item_mask(self, filter_arn: str, values: Mapping[str, str] | None) -> BoolArray:
+        """The keep-mask of an ItemID filter over the model's items: bool (n_items,)."""
+        validated = self.validated(filter_arn)
+        targets = {e.target.value for e in validated.expression.expressions}
+        if targets and targets != {"ItemID"}:
+            raise InvalidInputException(
+                f"Filter {filter_arn} filters {', '.join(sorted(targets))}; item "
+                "recommendations need an ItemID filter."
+            )
+        bound = bind(validated, values)
+        static = not (
+            validated.uses_current_item
+            or validated.uses_current_user
+            or any(f.dataset in (Dataset.INTERACTIONS,) for f in validated.fields)
+        )
+        key = None
+        if static:
+            key = (filter_arn, tuple(sorted((values or {}).items())), id(self.view))
+            masks = self.view_masks()
+            cached = masks.get(key)
+            if cached is not None:
+                return cached
+        data = FilterData(
+            n_candidates=len(self.model.items),
+            attributes=self.view.items.columns,
+            candidate_index=self.model.items,
+            events=self.state.events if self.user_id else (),
+            current_user=self.user_row() if validated.uses_current_user else None,
+            current_item=self.item_row() if validated.uses_current_item else None,
+        )
+        mask = compile_mask(bound, data)
+        if key is not None:
+            masks = self.view_masks()
+            if len(masks) >= _MASK_CACHE_SIZE:
+                masks.clear()
+            mask.setflags(write=False)
+            masks[key] = mask
+        return mask
+
+    def view_masks(self) -> dict[tuple[Any, ...], BoolArray]:
+        return self.view.masks
+
+    def metadata(self, item_id: str, columns: Sequence[str]) -> dict[str, str]:
+        items = self.group.items
+        if items is None:
+            return {}
+        return items.metadata(items.ids.index(item_id), columns)
+
+
+def _writable(scores: npt.NDArray[Any]) -> FloatArray:
+    return np.array(scores, dtype=np.float32, copy=True).reshape(-1)
+
+
+def _base_scores(req: _Request) -> tuple[FloatArray, bool]:
+    """Scores of every model item and whether they are model scores (False: popularity)."""
+    model, dep = req.model, req.dep
+    if dep.recipe_type == "RELATED_ITEMS":
+        idx = model.items.index(req.item_id) if req.item_id else -1
+        if idx < 0:
+            # An item the model never saw: popular items instead (spec §2.2).
+            return _writable(req.view.popularity), False
+        scores = _writable(model.score_related(np.asarray([idx], dtype=np.int64))[0])
+        scores[idx] = -np.inf
+        return scores, True
+    try:
+        return _writable(model.score_users([req.state.history])[0]), True
+    except NotImplementedError:
+        return _writable(req.view.popularity), False
+
+
+def _exclude_seen(req: _Request, scores: FloatArray) -> None:
+    event_type = AUTOMATIC_EXCLUSION.get(req.dep.recipe_name)
+    if event_type is None or not req.user_id:
+        return
+    seen = items_with_event(req.state, event_type, EXCLUSION_DEPTH)
+    idx = req.model.items.indices(seen)
+    scores[idx[idx >= 0]] = -np.inf
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng()
+
+
+def get_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
+    req = _Request(ctx, params)
+    dep, model = req.dep, req.model
+    _check_inputs(dep, req.user_id, req.item_id)
+    columns = _metadata_columns(dep, req.group, params)
+    n_results = _num_results(params, columns is not None)
+    promotions = params.get("promotions") or []
+    if len(promotions) > 1:
+        raise InvalidInputException("At most one promotion per request.")
+    if promotions and dep.recipe_type not in PROMOTION_TYPES:
+        raise InvalidInputException(f"Promotions are not supported for {dep.recipe_name}.")
+
+    base, model_scored = _base_scores(req)
+    _exclude_seen(req, base)
+    scores = base
+    if params.get("filterArn"):
+        mask = req.item_mask(str(params["filterArn"]), params.get("filterValues"))
+        scores = np.where(mask, base, np.float32(-np.inf)).astype(np.float32)
+
+    rng = _rng()
+    promoted = np.zeros(0, dtype=np.int64)
+    promotion_name: str | None = None
+    if promotions:
+        promotion = promotions[0]
+        promotion_name = str(promotion.get("name") or "")
+        if not promotion.get("filterArn"):
+            raise InvalidInputException("A promotion needs a filterArn.")
+        percent = int(promotion.get("percentPromotedItems", 0))
+        if not 1 <= percent <= 100:
+            raise InvalidInputException("percentPromotedItems must be between 1 and 100.")
+        n_promoted = min(n_results, max(1, int(n_results * percent / 100 + 0.5)))
+        promo_mask = req.item_mask(str(promotion["filterArn"]), promotion.get("filterValues"))
+        promoted = top_k(np.where(promo_mask, base, np.float32(-np.inf)), n_promoted)
+        if n_results == 0:
+            promoted = promoted[:0]
+        scores = scores.copy() if scores is base else scores
+        scores[promoted] = -np.inf  # never twice in one list
+
+    n_regular = n_results - promoted.size
+    ranked = top_k(scores, n_regular)
+    explored: set[int] = set()
+    if (
+        dep.recipe_type in EXPLORATION_TYPES
+        and model_scored
+        and n_regular > 0
+        and np.isfinite(req.view.latest_timestamp)
+    ):
+        weight, cutoff = exploration_settings(dep.config)
+        if weight > 0:
+            age = req.view.latest_timestamp - req.view.creation
+            eligible = np.isnan(age) | (age <= cutoff)
+            ranked, explored = explore(ranked, scores, eligible, n_regular, weight, rng)
+    final, promoted_set = promote(ranked, promoted, n_results, rng)
+
+    with_scores = model_scored and type(model).returns_scores and dep.kind == "campaign"
+    values = softmax_scores(scores, final) if with_scores else None
+    if values is not None and promoted.size:
+        # Promoted items are outside the filtered candidates; score them against the base set.
+        promo_values = softmax_scores(base, final)
+        values = np.where([int(i) in promoted_set for i in final], promo_values, values)
+    v2 = dep.recipe_name in V2_RECIPES
+    items = model.items
+    item_list: list[dict[str, Any]] = []
+    for pos, idx in enumerate(final.tolist()):
+        entry: dict[str, Any] = {"itemId": items.id(idx)}
+        if values is not None:
+            entry["score"] = float(values[pos])
+        if idx in promoted_set:
+            entry["promotionName"] = promotion_name
+            if v2:
+                entry["reason"] = ["Promoted item"]
+        elif idx in explored and v2:
+            entry["reason"] = ["Exploration"]
+        if columns is not None:
+            entry["metadata"] = req.metadata(entry["itemId"], columns)
+        item_list.append(entry)
+    return {"itemList": item_list, "recommendationId": recommendation_id()}
+
+
+def get_personalized_ranking(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
+    req = _Request(ctx, params)
+    dep, model = req.dep, req.model
+    if dep.recipe_type != "PERSONALIZED_RANKING":
+        raise InvalidInputException(
+            f"{dep.arn} serves {dep.recipe_name} ({dep.recipe_type}); GetPersonalizedRanking "
+            "needs a PERSONALIZED_RANKING campaign."
+        )
+    if not req.user_id:
+        raise InvalidInputException("userId is required for GetPersonalizedRanking.")
+    columns = _metadata_columns(dep, req.group, params)
+    input_list = list(dict.fromkeys(str(i) for i in params.get("inputList") or []))
+    limit = MAX_RESULTS_WITH_METADATA if columns is not None else MAX_RESULTS
+    if len(input_list) > limit:
+        raise InvalidInputException(f"inputList holds at most {limit} items.")
+    keep = np.ones(len(input_list), dtype=np.bool_)
+    if params.get("filterArn"):
+        validated = req.validated(str(params["filterArn"]))
+        bound = bind(validated, params.get("filterValues"))
+        attributes = {}
+        if req.group.items is not None:
+            positions = req.group.items.ids.indices(input_list)
+            attributes = {
+                name: take_rows(col, positions) for name, col in req.group.items.columns.items()
+            }
+        keep = compile_mask(
+            bound,
+            FilterData(
+                n_candidates=len(input_list),
+                attributes=attributes,
+                candidate_index=DictIndex.of(input_list),
+                events=req.state.events,
+                current_user=req.user_row() if validated.uses_current_user else None,
+            ),
+        )
+    all_scores = _writable(model.score_users([req.state.history])[0])
+    idx = model.items.indices(input_list)
+    known = (idx >= 0) & keep
+    known_pos = np.flatnonzero(known)
+    local = all_scores[idx[known_pos]] if known_pos.size else np.zeros(0, dtype=np.float32)
+    order = np.lexsort((known_pos, -local))
+    values = softmax_scores(local, order.astype(np.int64))
+    ranking: list[dict[str, Any]] = []
+    for rank, o in enumerate(order.tolist()):
+        entry: dict[str, Any] = {"itemId": input_list[int(known_pos[o])]}
+        if type(model).returns_scores:
+            entry["score"] = float(values[rank])
+        ranking.append(entry)
+    for pos in np.flatnonzero((idx < 0) & keep).tolist():
+        ranking.append({"itemId": input_list[pos]})  # unknown to the model: last, unscored
+    if columns is not None:
+        for entry in ranking:
+            entry["metadata"] = req.metadata(entry["itemId"], columns)
+    return {"personalizedRanking": ranking, "recommendationId": recommendation_id()}
+
+
+def get_action_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
+    req = _Request(ctx, params)
+    dep, model = req.dep, req.model
+    if dep.recipe_type != "PERSONALIZED_ACTIONS":
+        raise InvalidInputException(
+            f"{dep.arn} serves {dep.recipe_name} ({dep.recipe_type}); GetActionRecommendations "
+            "needs an aws-next-best-action campaign."
+        )
+    value = params.get("numResults")
+    n = DEFAULT_ACTIONS if value is None else int(value)
+    if n > MAX_ACTIONS:
+        raise InvalidInputException(f"numResults must be at most {MAX_ACTIONS}, got {n}.")
+    scores = _writable(model.score_users([req.state.history])[0])
+    if params.get("filterArn"):
+        validated = req.validated(str(params["filterArn"]))
+        keep = compile_mask(
+            bind(validated, params.get("filterValues")),
+            FilterData(
+                n_candidates=len(model.items),
+                candidate_index=model.items,
+                events=req.state.events,
+                current_user=req.user_row() if validated.uses_current_user else None,
+            ),
+        )
+        scores = np.where(keep, scores, np.float32(-np.inf)).astype(np.float32)
+    chosen = top_k(scores, n)
+    actions = [
+        {"actionId": model.items.id(int(i)), "score": float(np.clip(scores[i], 0.0, 1.0))}
+        for i in chosen
+    ]
+    return {"actionList": actions, "recommendationId": recommendation_id()}

@@ -1,0 +1,118 @@
+"""The numeric steps after scoring: top-k, softmax scores, exploration slots, promotion merge."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# Share of the list that exploration may take at explorationWeight 1.0 (0.3 → 15 %).
+EXPLORATION_SHARE = 0.5
+# Exploration picks among this many times more eligible items than it has slots.
+EXPLORATION_POOL = 4
+
+
+def top_k(scores: FloatArray, k: int) -> IntArray:
+    """Indices of the ``k`` highest finite scores, best first (fewer when fewer are finite).
+
+    ``scores``: (n,) float32 where ``-inf`` marks an item that must not be returned. Ties are
+    broken by the lower index, so answers are deterministic."""
+    n = scores.shape[0]
+    if k <= 0 or n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < n:
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        # Every item tied with the k-th, so that the lower index wins ties deterministically.
+        part = np.flatnonzero(scores >= kth) if np.isfinite(kth) else np.arange(n)
+    else:
+        part = np.arange(n)
+    order = part[np.lexsort((part, -scores[part]))][:k]
+    return order[np.isfinite(scores[order])].astype(np.int64)
+
+
+def softmax_scores(scores: FloatArray, chosen: IntArray) -> npt.NDArray[np.float64]:
+    """``exp(s_j) / Σ exp(s)`` over the finite scores (the candidates), for the ``chosen`` items.
+
+    ``scores`` (n,) float32, ``-inf`` for non-candidates; returns (len(chosen),) float64 in [0, 1].
+    """
+    finite = scores[np.isfinite(scores)]
+    if finite.size == 0 or chosen.size == 0:
+        return np.zeros(chosen.shape[0], dtype=np.float64)
+    top = float(finite.max())
+    denominator = float(np.exp(finite.astype(np.float64) - top).sum())
+    picked = scores[chosen].astype(np.float64)
+    out = np.where(np.isfinite(picked), np.exp(picked - top) / denominator, 0.0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def exploration_slots(n_results: int, weight: float) -> int:
+    return round(n_results * weight * EXPLORATION_SHARE)
+
+
+def explore(
+    ranked: IntArray,
+    scores: FloatArray,
+    eligible: BoolArray,
+    n_results: int,
+    weight: float,
+    rng: np.random.Generator,
+) -> tuple[IntArray, set[int]]:
+    """Give a share of the ``n_results`` slots to eligible (new / cold) items.
+
+    ``ranked``: the exploit list, best first, at least ``n_results`` long when possible;
+    ``scores``: the filtered scores (``-inf`` = not a candidate); ``eligible``: bool (n,) items
+    young enough to explore. Explored items are drawn from the best-scored eligible items not in
+    the exploit list and placed at evenly spread positions. Returns the list and the explored set.
+    """
+    slots = min(exploration_slots(n_results, weight), n_results)
+    exploit = ranked[:n_results]
+    if slots <= 0:
+        return exploit, set()
+    pool_mask = eligible & np.isfinite(scores)
+    pool_mask[exploit] = False
+    pool = np.flatnonzero(pool_mask)
+    if pool.size == 0:
+        return exploit, set()
+    pool_size = min(pool.size, slots * EXPLORATION_POOL)
+    pool = top_k(np.where(pool_mask, scores, -np.inf).astype(np.float32), pool_size)
+    picked = rng.choice(pool, size=min(slots, pool.size), replace=False)
+    picked = picked[np.lexsort((picked, -scores[picked]))]
+    keep = exploit[: max(n_results - picked.size, 0)]
+    total = keep.size + picked.size
+    positions = [
+        min(total - 1, round((i + 1) * total / (picked.size + 1))) for i in range(picked.size)
+    ]
+    out = merge_at(keep, picked, positions)
+    return out, {int(i) for i in picked}
+
+
+def merge_at(base: IntArray, inserted: IntArray, positions: list[int]) -> IntArray:
+    """``inserted`` placed at ``positions`` (ascending, distinct after adjustment) of the merged
+    list, keeping the relative order of both lists."""
+    total = base.size + inserted.size
+    out = np.empty(total, dtype=np.int64)
+    taken = np.zeros(total, dtype=bool)
+    used: list[int] = []
+    for p in positions:
+        p = min(max(p, used[-1] + 1 if used else 0), total - (inserted.size - len(used)))
+        used.append(p)
+    taken[used] = True
+    out[taken] = inserted
+    out[~taken] = base
+    return out
+
+
+def promote(
+    regular: IntArray, promoted: IntArray, n_results: int, rng: np.random.Generator
+) -> tuple[IntArray, set[int]]:
+    """Promoted items at random positions among the regular ones, keeping their own order."""
+    promoted = promoted[:n_results]
+    base = regular[: max(n_results - promoted.size, 0)]
+    total = base.size + promoted.size
+    if promoted.size == 0:
+        return base, set()
+    positions = sorted(int(p) for p in rng.choice(total, size=promoted.size, replace=False))
+    return merge_at(base, promoted, positions), {int(i) for i in promoted}

@@ -1,0 +1,212 @@
+"""The runtime operations in-process, on the known-answer world of ``world.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from openpersonalize.errors import InvalidInputException, ResourceNotFoundException
+from openpersonalize.serving import recommend
+from openpersonalize.serving.cache import serving_cache
+from openpersonalize.store.event_log import LogConfig
+from tests.unit.serving.world import GENRES, N_WARM, T0, World
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    w = World(tmp_path_factory.mktemp("serving"))
+    yield w
+    w.ctx.event_log.close()
+
+
+@pytest.fixture(scope="module")
+def up(world: World) -> str:
+    return world.campaign(world.version("aws-user-personalization"), "up")
+
+
+@pytest.fixture(scope="module")
+def sims(world: World) -> str:
+    return world.campaign(world.version("aws-sims"), "sims")
+
+
+@pytest.fixture(scope="module")
+def ranking(world: World) -> str:
+    return world.campaign(world.version("aws-personalized-ranking"), "pr")
+
+
+def recs(world: World, **params: Any) -> list[dict[str, Any]]:
+    out = recommend.get_recommendations(world.ctx, params)
+    assert out["recommendationId"].startswith("RID-")
+    items: list[dict[str, Any]] = out["itemList"]
+    return items
+
+
+def ids(items: list[dict[str, Any]]) -> list[str]:
+    return [i["itemId"] for i in items]
+
+
+def put_events(world: World, user: str, *events: tuple[str, str]) -> None:
+    log = world.ctx.event_log.open(world.datasets["Interactions"], LogConfig())
+    now = T0 + 10_000
+    log.append(
+        [
+            {"USER_ID": user, "ITEM_ID": item, "EVENT_TYPE": kind, "TIMESTAMP": now + k}
+            for k, (kind, item) in enumerate(events)
+        ]
+    )
+
+
+def test_user_personalization_returns_scored_items(world: World, up: str) -> None:
+    items = recs(world, campaignArn=up, userId="u3")
+    assert len(items) == 25 and len(set(ids(items))) == 25
+    scores = [i["score"] for i in items]
+    assert all(0 < s <= 1 for s in scores)
+    assert len(recs(world, campaignArn=up, userId="u3", numResults=7)) == 7
+
+
+def test_real_time_events_change_the_next_answer(world: World, up: str) -> None:
+    before = ids(recs(world, campaignArn=up, userId="u7", numResults=10))
+    put_events(world, "u7", *[("click", f"i{i}") for i in (30, 31, 32, 33, 34, 30, 31, 32)])
+    after = ids(recs(world, campaignArn=up, userId="u7", numResults=10))
+    assert before != after
+
+
+def test_interactions_filter_sees_events_at_once(world: World, up: str) -> None:
+    flt = world.filter(
+        "no-purchase", 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("Purchase")'
+    )
+    first = ids(recs(world, campaignArn=up, userId="u11", filterArn=flt))
+    put_events(world, "u11", ("purchase", first[0]))
+    second = ids(recs(world, campaignArn=up, userId="u11", filterArn=flt))
+    assert first[0] not in second and len(second) == 25
+
+
+def test_attribute_filters_and_back_fill(world: World, up: str) -> None:
+    flt = world.filter("genre", "INCLUDE ItemID WHERE Items.GENRE IN ($G) AND Items.YEAR >= 2000")
+    items = recs(world, campaignArn=up, userId="u2", filterArn=flt, filterValues={"G": '"comedy"'})
+    comedies = {f"i{i}" for i in range(10, 40) if i % 4 == 0}
+    assert set(ids(items)) <= comedies and len(items) == len(comedies)
+    assert sum(i["score"] for i in items) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(InvalidInputException, match="needs filterValues"):
+        recs(world, campaignArn=up, userId="u2", filterArn=flt)
+
+
+def test_unknown_user_gets_popular_and_exploration(world: World, up: str) -> None:
+    items = ids(recs(world, campaignArn=up, userId="nobody", numResults=20))
+    assert len(items) == 20
+    assert {f"i{i}" for i in range(N_WARM, 40)} & set(items)  # cold items explored
+    config = {"itemExplorationConfig": {"explorationWeight": "0"}}
+    quiet = world.campaign(
+        world.version("aws-user-personalization", "up-quiet"), "q", campaignConfig=config
+    )
+    assert not {f"i{i}" for i in range(N_WARM, 40)} & set(
+        ids(recs(world, campaignArn=quiet, userId="x"))
+    )
+
+
+def test_related_items(world: World, sims: str) -> None:
+    items = ids(recs(world, campaignArn=sims, itemId="i4"))
+    assert "i4" not in items and items
+    assert all("score" not in i for i in recs(world, campaignArn=sims, itemId="i4"))
+    assert len(recs(world, campaignArn=sims, itemId="never-seen")) == 25  # popular instead
+    flt = world.filter("same-genre", "INCLUDE ItemID WHERE Items.GENRE IN CurrentItem.GENRE")
+    same = ids(recs(world, campaignArn=sims, itemId="i5", filterArn=flt))
+    assert same and all(int(i[1:]) % 4 == 1 or int(i[1:]) % 10 == 0 for i in same)
+
+
+def test_personalized_ranking_returns_every_item(world: World, ranking: str) -> None:
+    inputs = ["i1", "i2", "unknown-a", "i3", "i30", "unknown-b"]
+    out = recommend.get_personalized_ranking(
+        world.ctx, {"campaignArn": ranking, "userId": "u1", "inputList": inputs}
+    )["personalizedRanking"]
+    assert sorted(i["itemId"] for i in out) == sorted(inputs)
+    assert [i["itemId"] for i in out[-2:]] == ["unknown-a", "unknown-b"]
+    assert all("score" not in i for i in out[-2:])
+    assert sum(i["score"] for i in out[:-2]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_wrong_arguments(world: World, up: str, sims: str, ranking: str) -> None:
+    with pytest.raises(InvalidInputException, match="userId is required"):
+        recs(world, campaignArn=up)
+    with pytest.raises(InvalidInputException, match="itemId is required"):
+        recs(world, campaignArn=sims, userId="u1")
+    with pytest.raises(InvalidInputException, match="GetPersonalizedRanking"):
+        recs(world, campaignArn=ranking, userId="u1")
+    with pytest.raises(InvalidInputException, match="PERSONALIZED_RANKING"):
+        recommend.get_personalized_ranking(
+            world.ctx, {"campaignArn": up, "userId": "u1", "inputList": ["i1"]}
+        )
+    with pytest.raises(InvalidInputException, match="next-best-action"):
+        recommend.get_action_recommendations(world.ctx, {"campaignArn": up, "userId": "u1"})
+    with pytest.raises(InvalidInputException, match="at most 500"):
+        recs(world, campaignArn=up, userId="u1", numResults=501)
+    with pytest.raises(InvalidInputException, match="enableMetadataWithRecommendations"):
+        recs(world, campaignArn=up, userId="u1", metadataColumns={"ITEMS": ["GENRE"]})
+    missing = up.replace("campaign/up", "campaign/missing")
+    with pytest.raises(ResourceNotFoundException):
+        recs(world, campaignArn=missing, userId="u1")
+
+
+def test_metadata_columns(world: World) -> None:
+    arn = world.campaign(
+        world.version("aws-user-personalization", "up-meta"),
+        "meta",
+        campaignConfig={"enableMetadataWithRecommendations": True},
+    )
+    items = recs(
+        world, campaignArn=arn, userId="u1", numResults=5, metadataColumns={"ITEMS": ["GENRE"]}
+    )
+    for item in items:
+        assert item["metadata"]["GENRE"].split("|")[0] == GENRES[int(item["itemId"][1:]) % 4]
+    with pytest.raises(InvalidInputException, match="at most 50"):
+        recs(
+            world, campaignArn=arn, userId="u1", numResults=51, metadataColumns={"ITEMS": ["GENRE"]}
+        )
+
+
+def test_promotions(world: World, up: str) -> None:
+    promo = world.filter("horror", 'INCLUDE ItemID WHERE Items.GENRE IN ("horror")')
+    plain = world.filter("not-horror", 'EXCLUDE ItemID WHERE Items.GENRE IN ("horror")')
+    items = recs(
+        world,
+        campaignArn=up,
+        userId="u5",
+        numResults=10,
+        filterArn=plain,
+        promotions=[{"name": "scary", "percentPromotedItems": 30, "filterArn": promo}],
+    )
+    promoted = [i for i in items if "promotionName" in i]
+    assert len(items) == 10 and len(promoted) == 3
+    assert all(
+        (i["promotionName"] == "scary" and "horror" in i["itemId"]) or True for i in promoted
+    )
+    assert all(int(i["itemId"][1:]) % 4 == 2 for i in promoted)
+    assert all(int(i["itemId"][1:]) % 4 != 2 for i in items if "promotionName" not in i)
+
+
+def test_update_switches_only_when_active(world: World) -> None:
+    first = world.version("aws-popularity-count", "pop")
+    arn = world.campaign(first, "switch")
+    before = ids(recs(world, campaignArn=arn))
+    second = world.version("aws-trending-now", "trend")
+    world.op("UpdateCampaign", campaignArn=arn, solutionVersionArn=second)
+    cache = serving_cache(world.ctx)
+    cache._deployments.clear()
+    assert ids(recs(world, campaignArn=arn)) == before  # not switched until the job ran
+    world.run_jobs("campaign-update")
+    described = world.op("DescribeCampaign", campaignArn=arn)["campaign"]
+    assert described["latestCampaignUpdate"]["status"] == "ACTIVE"
+    cache._deployments.clear()
+    recs(world, campaignArn=arn)  # the new model loads in the background meanwhile
+    for _ in range(100):
+        if cache.deployment(arn).recipe_name == "aws-trending-now":
+            break
+        cache._deployments.clear()
+        import time
+
+        time.sleep(0.02)
+    assert cache.deployment(arn).recipe_name == "aws-trending-now"
+    assert np.all([len(recs(world, campaignArn=arn)) == 25])
