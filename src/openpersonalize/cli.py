@@ -111,6 +111,67 @@ def generate(
 
 
 @main.command()
+@click.option(
+    "--endpoint-url",
+    default=None,
+    help="Run against this running server instead of starting one (e.g. http://127.0.0.1:8080). "
+    "It must be able to read the demo's CSV files, i.e. run on this machine.",
+)
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Port of the server the demo starts (default 8080 when free, else any free port).",
+)
+@click.option(
+    "--data-dir",
+    default=None,
+    help="Data directory of the server the demo starts (default: a temporary directory, "
+    "removed when the demo ends).",
+)
+@click.option(
+    "--size",
+    type=click.Choice(["small", "medium"]),
+    default="small",
+    show_default=True,
+    help="Per dataset group: small = 1,000 users, 1,000 items, 20,000 interactions; medium = "
+    "5,000 / 3,000 / 150,000. Both meet Amazon Personalize's minimum-data rules.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic data.")
+@click.option(
+    "--workers",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Job workers of the server the demo starts.",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Keep the server the demo started running until Ctrl-C.",
+)
+def demo(
+    endpoint_url: str | None,
+    port: int | None,
+    data_dir: str | None,
+    size: str,
+    seed: int,
+    workers: int,
+    wait: bool,
+) -> None:
+    """Run the custom and the domain (ECOMMERCE) workflow on synthetic data, through boto3.
+
+    Prints every step with progress bars, the offline metrics, sample recommendations with item
+    names and what a PutEvents call changes, then leaves the server running with its console.
+    """
+    from openpersonalize.demo import DemoOptions, run
+
+    options = DemoOptions(endpoint_url, port, data_dir, size, seed, wait, workers)
+    sys.exit(run(options))
+
+
+@main.command()
 @click.option("--data-dir", default=None, help="Data directory to check.")
 def doctor(data_dir: str | None) -> None:
     """Versions, BLAS threads and the health of the data directory."""
