@@ -62,6 +62,8 @@ def ranking_metrics(
     relevant: Sequence[IntArray],
     n_items: int,
     relevant_gains: Sequence[npt.NDArray[np.floating]] | None = None,
+    *,
+    assume_unique: bool = False,
 ) -> dict[str, float]:
     """All Personalize metrics for ranked lists ``top_items`` (n_users, K ≥ 25), int64.
 
@@ -69,6 +71,7 @@ def ranking_metrics(
     of items in the dataset group (the coverage denominator). With ``relevant_gains`` (per user, the
     event-weight reward of each relevant item, aligned with ``relevant[u]``) the event-weighted
     NDCG@25 is added under :data:`EVENT_WEIGHTED_NDCG_KEY`. Users with no relevant item count as 0.
+    ``assume_unique`` skips de-duplicating ``relevant`` (faster in tuning loops).
     """
     top_items = np.asarray(top_items, dtype=np.int64)
     n_users = top_items.shape[0]
@@ -81,7 +84,10 @@ def ranking_metrics(
         top_items = np.concatenate([top_items, pad], axis=1)
     top_items = top_items[:, :TOP_K]
     hits = _hits(top_items, relevant, n_items)
-    n_relevant = np.fromiter((np.unique(r).shape[0] for r in relevant), np.int64, count=n_users)
+    if assume_unique:
+        n_relevant = np.fromiter((len(r) for r in relevant), np.int64, count=n_users)
+    else:
+        n_relevant = np.fromiter((np.unique(r).shape[0] for r in relevant), np.int64, count=n_users)
 
     first = np.where(hits.any(axis=1), hits.argmax(axis=1) + 1, 0)
     out["mean_reciprocal_rank_at_25"] = float(
