@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from openpersonalize.controlplane import common
 from openpersonalize.controlplane.context import Context
 from openpersonalize.controlplane.registry import operation
 from openpersonalize.errors import ResourceNotFoundException
@@ -310,7 +309,3 @@ def describe_feature_transformation(ctx: Context, params: dict[str, Any]) -> dic
             "lastUpdatedDateTime": CATALOG_TIME,
         }
     }
-
-
-def name_of(arn: str) -> str:
-    return common.name_from_arn(arn)

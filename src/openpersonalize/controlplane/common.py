@@ -9,7 +9,6 @@ from typing import Any
 from openpersonalize.controlplane import lifecycle
 from openpersonalize.controlplane.context import Context
 from openpersonalize.errors import (
-    InvalidInputException,
     LimitExceededException,
     ResourceInUseException,
     ResourceNotFoundException,
@@ -47,11 +46,19 @@ def create(
     name: str,
     body: dict[str, Any],
     status: str = lifecycle.ACTIVE,
+    under: Resource | None = None,
     parent: str | None = None,
     dataset_group: str | None = None,
     tags: list[dict[str, str]] | None = None,
 ) -> Resource:
-    """Insert a resource. A same-named one that is being deleted is finished off first."""
+    """Insert a resource. A same-named one that is being deleted is finished off first.
+
+    ``under`` is the resource it belongs to (a dataset group, dataset, solution or version): its
+    ARN becomes the parent, and the dataset group is inherited from it.
+    """
+    if under is not None:
+        parent = under.arn
+        dataset_group = under.arn if under.kind == "dataset-group" else under.dataset_group
     purge_due(ctx)
     for previous in (ctx.store.find(arn), ctx.store.find_by_name(kind, name)):
         if previous is not None and previous.deleted_at is not None:
@@ -197,11 +204,3 @@ def purge_due(ctx: Context) -> None:
 def check_quota(count: int, limit: int, message: str) -> None:
     if count >= limit:
         raise LimitExceededException(message)
-
-
-def name_from_arn(arn: str) -> str:
-    return arn.split("/")[1] if "/" in arn else arn
-
-
-def bad_input(message: str) -> InvalidInputException:
-    return InvalidInputException(message)

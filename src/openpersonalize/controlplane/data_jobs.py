@@ -65,8 +65,7 @@ def create_dataset_import_job(ctx: Context, params: dict[str, Any]) -> dict[str,
         name=name,
         body=body,
         status=lifecycle.CREATE_PENDING,
-        parent=dataset.arn,
-        dataset_group=dataset.dataset_group,
+        under=dataset,
         tags=params.get("tags"),
     )
     ctx.enqueue(arn, IMPORT)
@@ -107,8 +106,7 @@ def create_dataset_export_job(ctx: Context, params: dict[str, Any]) -> dict[str,
         name=name,
         body=body,
         status=lifecycle.CREATE_PENDING,
-        parent=dataset.arn,
-        dataset_group=dataset.dataset_group,
+        under=dataset,
         tags=params.get("tags"),
     )
     ctx.enqueue(arn, EXPORT)
@@ -159,8 +157,7 @@ def create_data_deletion_job(ctx: Context, params: dict[str, Any]) -> dict[str, 
         name=name,
         body=body,
         status=lifecycle.PENDING,
-        parent=group.arn,
-        dataset_group=group.arn,
+        under=group,
         tags=params.get("tags"),
     )
     ctx.enqueue(arn, DELETION)

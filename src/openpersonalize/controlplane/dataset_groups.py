@@ -7,6 +7,7 @@ from typing import Any
 from openpersonalize.controlplane import common
 from openpersonalize.controlplane.context import Context
 from openpersonalize.controlplane.registry import operation
+from openpersonalize.errors import InvalidInputException
 
 KIND = "dataset-group"
 
@@ -15,7 +16,7 @@ KIND = "dataset-group"
 def create_dataset_group(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = params["name"]
     if params.get("roleArn") and not params.get("kmsKeyArn"):
-        raise common.bad_input("roleArn is only valid together with kmsKeyArn.")
+        raise InvalidInputException("roleArn is only valid together with kmsKeyArn.")
     common.check_quota(
         ctx.store.count(KIND),
         ctx.config.max_dataset_groups,

@@ -67,8 +67,7 @@ def create_dataset(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         arn=arn,
         name=params["name"],
         body=body,
-        parent=group.arn,
-        dataset_group=group.arn,
+        under=group,
         tags=params.get("tags"),
     )
     return {"datasetArn": arn}

@@ -36,8 +36,7 @@ def create_event_tracker(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
         arn=arn,
         name=params["name"],
         body=body,
-        parent=group.arn,
-        dataset_group=group.arn,
+        under=group,
         tags=params.get("tags"),
     )
     return {"eventTrackerArn": arn, "trackingId": tracking_id}

@@ -40,8 +40,7 @@ def create_filter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         arn=arn,
         name=name,
         body=body,
-        parent=group.arn,
-        dataset_group=group.arn,
+        under=group,
         tags=params.get("tags"),
     )
     return {"filterArn": arn}

@@ -54,9 +54,7 @@ def create_metric_attribution(ctx: Context, params: dict[str, Any]) -> dict[str,
         "metricsOutputConfig": params["metricsOutputConfig"],
         "metrics": params["metrics"],
     }
-    common.create(
-        ctx, kind=KIND, arn=arn, name=name, body=body, parent=group.arn, dataset_group=group.arn
-    )
+    common.create(ctx, kind=KIND, arn=arn, name=name, body=body, under=group)
     return {"metricAttributionArn": arn}
 
 

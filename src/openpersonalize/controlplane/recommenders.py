@@ -50,8 +50,7 @@ def create_recommender(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         name=name,
         body=body,
         status=lifecycle.CREATE_PENDING,
-        parent=group.arn,
-        dataset_group=group.arn,
+        under=group,
         tags=params.get("tags"),
     )
     ctx.enqueue(arn, KIND)

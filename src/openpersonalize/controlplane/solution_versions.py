@@ -77,8 +77,7 @@ def create_version(
         name=arn,  # names need not be unique across versions
         body=body,
         status=lifecycle.CREATE_PENDING,
-        parent=solution.arn,
-        dataset_group=solution.dataset_group,
+        under=solution,
         tags=tags,
     )
     ctx.enqueue(arn, KIND)

@@ -99,8 +99,7 @@ def create_solution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         arn=arn,
         name=name,
         body=body,
-        parent=group.arn,
-        dataset_group=group.arn,
+        under=group,
         tags=params.get("tags"),
     )
     return {"solutionArn": arn}
