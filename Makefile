@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench venv clean
+.PHONY: run demo test lint bench venv clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/openpersonalize serve --host $(HOST) --port $(PORT)
+
+demo: $(STAMP)
+	$(BIN)/openpersonalize demo --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
