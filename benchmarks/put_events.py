@@ -4,7 +4,9 @@
 1. PutEvents events/s: ``--clients`` threads, each with its own keep-alive HTTP connection, send
    10-event PutEvents calls for ``--seconds``; every 200 means the batch was fsync'ed (durable).
    Target: 10,000 events/s on 2 cores. The clients share those cores with the server, so the
-   figure is a floor.
+   figure is a floor. Also printed: call latency p50/p99, the server's CPU time per call (a
+   figure that does not depend on other load on the machine) and the load average, so a result
+   from a busy machine can be recognised as such.
 2. Import rows/s: a ``--rows`` interactions CSV imported by a real dataset import job (a worker
    process), timed from CreateDatasetImportJob to ACTIVE as a client sees it.
 """
@@ -22,6 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,8 +112,27 @@ def setup_group(server: Server, name: str) -> tuple[str, str]:
     return dataset, tracking
 
 
-def put_events_rate(server: Server, tracking_id: str, seconds: float, clients: int) -> float:
+@dataclass
+class Rate:
+    events_per_second: float
+    calls: int
+    p50_ms: float
+    p99_ms: float
+    server_cpu_ms_per_call: float
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def put_events_rate(server: Server, tracking_id: str, seconds: float, clients: int) -> Rate:
     sent = [0] * clients
+    latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[str] = []
     stop_at = time.perf_counter() + seconds
 
@@ -129,9 +151,11 @@ def put_events_rate(server: Server, tracking_id: str, seconds: float, clients: i
                     ],
                 }
             )
+            began = time.perf_counter()
             connection.request("POST", "/events", body, {"Content-Type": "application/json"})
             response = connection.getresponse()
             payload = response.read()
+            latencies[worker].append(time.perf_counter() - began)
             if response.status != 200:
                 errors.append(payload.decode()[:200])
                 return
@@ -139,15 +163,25 @@ def put_events_rate(server: Server, tracking_id: str, seconds: float, clients: i
             sent[worker] += 10
 
     threads = [threading.Thread(target=run, args=(w,)) for w in range(clients)]
+    cpu_before = _cpu_seconds(server.process.pid)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds(server.process.pid) - cpu_before
     if errors:
         raise RuntimeError(f"PutEvents failed: {errors[0]}")
-    return sum(sent) / elapsed
+    every = np.array([x for per_worker in latencies for x in per_worker]) * 1000
+    calls = max(len(every), 1)
+    return Rate(
+        events_per_second=sum(sent) / elapsed,
+        calls=len(every),
+        p50_ms=float(np.percentile(every, 50)) if len(every) else 0.0,
+        p99_ms=float(np.percentile(every, 99)) if len(every) else 0.0,
+        server_cpu_ms_per_call=cpu * 1000 / calls,
+    )
 
 
 def import_rate(server: Server, dataset_arn: str, rows: int, folder: Path) -> float:
@@ -186,17 +220,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks put_events")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--rows", type=int, default=2_000_000, help="0: skip the import")
     args = parser.parse_args(list(argv) if argv is not None else None)
     with tempfile.TemporaryDirectory(prefix="openpersonalize-bench-") as tmp:
         server = Server(Path(tmp) / "data")
         try:
             dataset, tracking = setup_group(server, "bench")
+            put_events_rate(server, tracking, 1.0, args.clients)  # warm-up: log open, caches
+            load = os.getloadavg()
             rate = put_events_rate(server, tracking, args.seconds, args.clients)
             print(
-                f"PutEvents: {rate:,.0f} events/s durable ({rate / 10:,.0f} calls/s, "
-                f"{args.clients} clients, 10 events per call; target 10,000 events/s)"
+                f"PutEvents: {rate.events_per_second:,.0f} events/s durable=fsync "
+                f"({rate.events_per_second / 10:,.0f} calls/s, {args.clients} clients, 10 events "
+                f"per call; target 10,000 events/s) latency p50 {rate.p50_ms:.1f} ms, "
+                f"p99 {rate.p99_ms:.1f} ms; server CPU {rate.server_cpu_ms_per_call:.2f} ms/call; "
+                f"{os.cpu_count()} CPUs, load average before {load[0]:.2f}, "
+                f"after {os.getloadavg()[0]:.2f}"
             )
+            if args.rows <= 0:
+                return 0
             rows_rate = import_rate(server, dataset, args.rows, Path(tmp))
             print(f"Import job: {rows_rate:,.0f} rows/s ({args.rows:,} rows, create → ACTIVE)")
         finally:

@@ -99,6 +99,26 @@ SETTINGS: tuple[Setting, ...] = (
         "max_active_campaigns_per_dataset_group", 5, "Quota: campaigns per dataset group.", int
     ),
     Setting("max_pending_import_jobs", 5, "Quota: import jobs CREATE PENDING / IN_PROGRESS.", int),
+    Setting("max_batch_input_files", 1000, "Quota: input files per batch job (AWS: 1000).", int),
+    Setting(
+        "max_batch_input_bytes",
+        1_000_000_000,
+        "Quota: total input size of a batch job in bytes (AWS: 1 GB).",
+        int,
+    ),
+    Setting(
+        "max_item_affinity_queries",
+        500,
+        "Quota: input lines per file of an aws-item-affinity batch segment job (AWS: 500).",
+        int,
+    ),
+    Setting(
+        "max_item_attribute_affinity_queries",
+        10,
+        "Quota: input lines per file of an aws-item-attribute-affinity batch segment job "
+        "(AWS: 10).",
+        int,
+    ),
     Setting(
         "job_lease_seconds",
         30.0,
@@ -166,6 +186,10 @@ class Config:
     max_active_solutions_per_dataset_group: int = 10
     max_active_campaigns_per_dataset_group: int = 5
     max_pending_import_jobs: int = 5
+    max_batch_input_files: int = 1000
+    max_batch_input_bytes: int = 1_000_000_000
+    max_item_affinity_queries: int = 500
+    max_item_attribute_affinity_queries: int = 10
     job_lease_seconds: float = 30.0
     job_max_attempts: int = 3
     delete_grace_seconds: float = 1.0

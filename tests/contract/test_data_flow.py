@@ -341,8 +341,9 @@ def test_put_calls_are_exported(
     out = tmp_path / "out"
     run_export(personalize, tracked["Interactions"], str(out), "events-put", "PUT")
     _, rows = local_export(out, "events-put")
-    # Rejected batches stored nothing; one other test sends an anonymous event as "s1".
-    assert {r["USER_ID"] for r in rows} == {"alice", "bob", "s1"}
+    # Rejected batches stored nothing; one other test sends an anonymous event as "s1" (it may
+    # have run on another xdist worker, against another server).
+    assert {r["USER_ID"] for r in rows} - {"s1"} == {"alice", "bob"}
     assert sorted(
         (r["USER_ID"], r["ITEM_ID"], r["TIMESTAMP"], r["EVENT_VALUE"], r["DEVICE"])
         for r in rows

@@ -121,6 +121,7 @@ def test_every_recipe_trains_and_reports_metrics(personalize: Any, custom_group:
     versions = {
         recipe: version(personalize, solution(personalize, custom_group, f"all-{recipe}", recipe))
         for recipe in available_recipes()
+        if recipe != "aws-next-best-action"  # needs Actions: see test_next_best_action.py
     }
     for recipe, arn in versions.items():
         described = finished(personalize, arn)

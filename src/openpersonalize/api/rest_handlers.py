@@ -2,5 +2,6 @@
 
 from __future__ import annotations
 
-# Each module registers its handlers with ``rest_operation`` when imported.
-from openpersonalize.api import events, runtime  # noqa: F401
+# Each module registers its handlers with ``rest_operation`` when imported (attribution: its
+# PutEvents hook).
+from openpersonalize.api import attribution, events, runtime  # noqa: F401

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openpersonalize.api import attribution
 from openpersonalize.api.app import rest_operation
 from openpersonalize.controlplane.context import Context
 from openpersonalize.serving import recommend
@@ -14,16 +15,24 @@ from openpersonalize.serving import recommend
 SERVICE = "personalize-runtime"
 
 
+def _issued(ctx: Context, params: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """Remember which campaign or recommender issued the recommendationId (metric attribution
+    credits later events that carry it to that ARN)."""
+    source = params.get("campaignArn") or params.get("recommenderArn")
+    attribution.remember(ctx, result.get("recommendationId"), source)
+    return result
+
+
 @rest_operation(SERVICE, "GetRecommendations")
 def get_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return recommend.get_recommendations(ctx, params)
+    return _issued(ctx, params, recommend.get_recommendations(ctx, params))
 
 
 @rest_operation(SERVICE, "GetPersonalizedRanking")
 def get_personalized_ranking(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return recommend.get_personalized_ranking(ctx, params)
+    return _issued(ctx, params, recommend.get_personalized_ranking(ctx, params))
 
 
 @rest_operation(SERVICE, "GetActionRecommendations")
 def get_action_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return recommend.get_action_recommendations(ctx, params)
+    return _issued(ctx, params, recommend.get_action_recommendations(ctx, params))

@@ -12,6 +12,8 @@ from openpersonalize.errors import InvalidInputException, LimitExceededException
 INFERENCE = "batch-inference-job"
 SEGMENT = "batch-segment-job"
 MAX_PENDING = 5
+MAX_INFERENCE_RESULTS = 500  # as GetRecommendations
+MAX_SEGMENT_USERS = 5_000_000  # users per segment (spec §1.18)
 
 
 def _create(ctx: Context, params: dict[str, Any], kind: str, arn_key: str) -> tuple[str, Any]:
@@ -33,6 +35,10 @@ def _create(ctx: Context, params: dict[str, Any], kind: str, arn_key: str) -> tu
         source = params[key].get("s3DataSource") or params[key].get("s3DataDestination") or {}
         if str(source.get("path", "")).startswith(("http://", "https://")):
             raise InvalidInputException(f"{key} path must be s3://, file:// or a local path.")
+    num_results = params.get("numResults")
+    limit = MAX_SEGMENT_USERS if kind == SEGMENT else MAX_INFERENCE_RESULTS
+    if num_results is not None and not 1 <= int(num_results) <= limit:
+        raise InvalidInputException(f"numResults must be between 1 and {limit}, got {num_results}.")
     in_flight = ctx.store.count(kind, statuses=lifecycle.IN_FLIGHT)
     if in_flight >= MAX_PENDING:
         raise LimitExceededException(

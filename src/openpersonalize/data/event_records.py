@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from openpersonalize.data.dataset_reader import SESSION_COLUMN, DatasetSpec
 from openpersonalize.data.schemas import ID_FIELDS, TIMESTAMP_FIELDS, SchemaField
 from openpersonalize.errors import InvalidInputException
+from openpersonalize.wire import jsonbytes
 
 MAX_ID_CHARS = 256
 MAX_CATEGORICAL_CHARS = 1000
@@ -64,6 +65,9 @@ class RecordBuilder:
     def __init__(self, spec: DatasetSpec, reserved: Iterable[str] = ()) -> None:
         self.spec = spec
         self.fields = {normalize_key(f.name): f for f in spec.schema.fields}
+        # Looked up for every member of every event: plain dicts, built once per builder.
+        self._by_name = {f.name: f for f in spec.schema.fields}
+        self._required = tuple(f.name for f in spec.schema.fields if not f.nullable)
         # Property keys that have a request member of their own and may not be properties.
         self.reserved = {normalize_key(k): k for k in reserved}
 
@@ -118,8 +122,10 @@ class RecordBuilder:
 
     def set(self, record: Record, column: str, value: Any, where: str) -> None:
         """Set a column from a request member when the schema has it (else it is not stored)."""
-        schema_field = self.spec.schema.get(column)
-        if schema_field is not None and value is not None:
+        if value is None:
+            return
+        schema_field = self._by_name.get(column)
+        if schema_field is not None:
             record[column] = self.coerce(schema_field, value, where)
 
     def coerce(self, f: SchemaField, value: Any, where: str) -> Any:
@@ -154,11 +160,16 @@ class RecordBuilder:
             if isinstance(value, bool):
                 raise InvalidInputException(f"{where} must be a number ({f.name} is {f.type}).")
             try:
-                return float(value)
+                real = float(value)
             except (TypeError, ValueError):
                 raise InvalidInputException(
                     f"{where} must be a number ({f.name} is {f.type}), not {value!r}."
                 ) from None
+            if not math.isfinite(real):  # NaN / Infinity are not JSON numbers
+                raise InvalidInputException(
+                    f"{where} must be a finite number ({f.name} is {f.type}), not {value!r}."
+                )
+            return real
         # boolean
         if isinstance(value, bool):
             return value
@@ -166,13 +177,12 @@ class RecordBuilder:
             return value.lower() == "true"
         raise InvalidInputException(f"{where} must be true or false ({f.name} is boolean).")
 
-    def check_required(self, record: Record, where: str, *, optional: Iterable[str] = ()) -> None:
-        skip = set(optional)
-        for f in self.spec.schema.fields:
-            if not f.nullable and record.get(f.name) is None and f.name not in skip:
+    def check_required(self, record: Record, where: str, *, optional: Collection[str] = ()) -> None:
+        for name in self._required:
+            if record.get(name) is None and name not in optional:
                 raise InvalidInputException(
-                    f"{where} is missing the required column {f.name} "
-                    f"(send it as property {camel_case(f.name)!r})."
+                    f"{where} is missing the required column {name} "
+                    f"(send it as property {camel_case(name)!r})."
                 )
 
 
@@ -212,6 +222,14 @@ def event_size(event: Mapping[str, Any]) -> int:
     return len(json.dumps(event, separators=(",", ":")).encode())
 
 
+def within_size_limit(events: Sequence[Mapping[str, Any]]) -> bool:
+    """True when every event is surely within :data:`MAX_EVENT_BYTES`, from one fast measurement
+    of the whole list: each event's :func:`event_size` (ASCII-escaped JSON) is at most three
+    times its UTF-8 JSON (a character of 2 or 4 UTF-8 bytes becomes 6 or 12), and each event is
+    part of the list. False means: measure each one."""
+    return 3 * len(jsonbytes.dumps(events)) <= MAX_EVENT_BYTES
+
+
 __all__ = [
     "MAX_EVENT_BYTES",
     "SESSION_COLUMN",
@@ -220,4 +238,5 @@ __all__ = [
     "event_size",
     "normalize_key",
     "timestamp_seconds",
+    "within_size_limit",
 ]

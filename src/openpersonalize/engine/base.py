@@ -24,6 +24,28 @@ JsonDict = dict[str, Any]
 
 
 @dataclass
+class ActionData:
+    """Actions and action interactions (aws-next-best-action), already mapped to indices.
+
+    ``actions`` covers the Actions dataset; per-action arrays have shape (n_actions,) with NaN
+    where the column is absent: ``value`` (VALUE), ``expiration`` (EXPIRATION_TIMESTAMP, epoch
+    seconds), ``repeat_days`` (REPEAT_FREQUENCY). Interaction arrays have shape
+    (n_action_interactions,), sorted by ``timestamp``; ``user_idx`` indexes ``users`` (the users
+    of the action interactions), ``taken`` is True for TAKEN events (False: NOT_TAKEN / VIEWED).
+    """
+
+    actions: Vocabulary
+    value: npt.NDArray[np.float64]
+    expiration: npt.NDArray[np.float64]
+    repeat_days: npt.NDArray[np.float64]
+    users: Vocabulary
+    user_idx: IntArray
+    action_idx: IntArray
+    timestamp: npt.NDArray[np.float64]
+    taken: npt.NDArray[np.bool_]
+
+
+@dataclass
 class TrainingData:
     """Interactions plus optional metadata, already mapped to indices.
 
@@ -52,6 +74,8 @@ class TrainingData:
     # User metadata, aligned with ``users``.
     user_columns: dict[str, np.ndarray] = field(default_factory=dict)
     user_categorical: list[str] = field(default_factory=list)
+    # Actions + Action_Interactions, for aws-next-best-action only.
+    actions: ActionData | None = None
 
     @property
     def n_users(self) -> int:

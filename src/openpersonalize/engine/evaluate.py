@@ -7,6 +7,7 @@ Train on the training users, feed each test user's oldest 90 % of events to the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
@@ -15,6 +16,20 @@ from openpersonalize.engine.metrics import TOP_K, ranking_metrics
 from openpersonalize.engine.split import HeldOutUsers, personalize_split
 
 RELATED_ITEMS = "RELATED_ITEMS"
+
+
+def single_blas_thread() -> AbstractContextManager[object]:
+    """Limit BLAS to one thread inside the block (a no-op without ``threadpoolctl``).
+
+    Row-at-a-time scoring (k×k solves, matrix-vector products) is much slower with a BLAS thread
+    pool than single-threaded, above all on a loaded machine.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    limits: AbstractContextManager[object] = threadpool_limits(1, "blas")
+    return limits
 
 
 def top_k(scores: FloatArray, k: int = TOP_K) -> IntArray:
@@ -58,8 +73,10 @@ def rank_held_out(
             )
         return out
     histories = test.histories()
-    for lo in range(0, n, batch_size):
-        out[lo : lo + batch_size] = top_k(model.score_users(histories[lo : lo + batch_size]), k)
+    with single_blas_thread():
+        for lo in range(0, n, batch_size):
+            chunk = histories[lo : lo + batch_size]
+            out[lo : lo + batch_size] = top_k(model.score_users(chunk), k)
     return out
 
 

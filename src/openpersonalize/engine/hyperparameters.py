@@ -208,7 +208,12 @@ RECIPE_HYPERPARAMETERS: dict[str, tuple[HyperParameter, ...]] = {
         _int("item_metadata_hidden_dim", 100, 30, 200, tunable=True, hpo_only=True),
     ),
     "aws-semantic-similarity": (),
-    "aws-next-best-action": (_int("action_optimization_period", 14, 7, 28, featurization=True),),
+    "aws-next-best-action": (
+        _int("action_optimization_period", 14, 7, 28, featurization=True),
+        # openpersonalize extension: AWS's fixed minimum of TAKEN and NOT_TAKEN/VIEWED events
+        # an action needs for a non-zero score; lowered for small tests and demos.
+        _int("min_action_interactions", 50, 0, 1_000_000),
+    ),
     "aws-item-affinity": (_int("hidden_dimension", 149, 32, 256),),
     "aws-item-attribute-affinity": (_int("hidden_dimension", 149, 32, 256),),
 }

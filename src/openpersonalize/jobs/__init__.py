@@ -14,6 +14,9 @@ JOB_MODULES = (
     "training",
     "recommender_jobs",
     "autotrain",
+    "attribution",  # metric attribution's import hook
+    "batch_inference",
+    "batch_segments",
 )
 
 

@@ -64,9 +64,12 @@ from openpersonalize.engine.split import PersonalizeSplit, personalize_split, va
 from openpersonalize.engine.training_data import TrainingDataError
 from openpersonalize.jobs import runner
 from openpersonalize.jobs.training_inputs import (
+    ACTION_INTERACTIONS,
+    ACTIONS,
     INTERACTIONS,
     ITEMS,
     USERS,
+    attach_actions,
     build,
     check_required,
     group_datasets,
@@ -83,6 +86,7 @@ VCPU_EQUIVALENT = 4.0
 DEFAULT_OBJECTIVE = "precision_at_25"
 MODELS_DIR = "models"
 SEGMENTATION = "USER_SEGMENTATION"
+ACTIONS_TYPE = "PERSONALIZED_ACTIONS"
 SEMANTIC = "aws-semantic-similarity"
 
 
@@ -153,6 +157,13 @@ def train_and_evaluate(
     recipes are evaluated on a per-user time split, then retrained on all the data (their
     held-out part is every user's newest events, too valuable to leave out).
     """
+    if cls.recipe_type == ACTIONS_TYPE:
+        from openpersonalize.engine.recipes.next_best_action import NextBestAction, action_metrics
+
+        if not issubclass(cls, NextBestAction):
+            raise runner.JobFailed(f"{cls.recipe_name} is not a next-best-action recipe.")
+        metrics = action_metrics(cls, data, params, rng(2))
+        return train_model(cls, data, params, rng(1)), metrics
     if cls.recipe_type == SEGMENTATION:
         train, test_users, test_items = segmentation_split(data)
         probe = train_model(cls, train, params, rng(2))
@@ -346,7 +357,7 @@ def full_training(
     tuned: dict[str, str] | None = None
     if body.get("performHPO") and not automl:
         check_stop(ctx, arn)
-        if cls.recipe_type != SEGMENTATION:
+        if cls.recipe_type not in (SEGMENTATION, ACTIONS_TYPE):
             params = run_hpo(
                 ctx,
                 arn,
@@ -360,8 +371,9 @@ def full_training(
         tuned = algorithm_parameters(recipe.name, params)
     check_stop(ctx, arn)
     weights = None if automl else event_weights(config)
+    per_user = cls.recipe_type in (SEGMENTATION, ACTIONS_TYPE)
     model, metrics = train_and_evaluate(
-        cls, data, None if cls.recipe_type == SEGMENTATION else splits()[0], params, weights
+        cls, data, None if per_user else splits()[0], params, weights
     )
     return Outcome(model, params, metrics, tuned, best_recipe_arn)
 
@@ -380,7 +392,10 @@ def run_training(ctx: Context, version: Resource) -> Outcome:
     if not automl:
         check_required(recipe.name, available, group_arn)
     check_stop(ctx, version.arn)
-    group = read_group(ctx, group_arn, (INTERACTIONS, ITEMS, USERS))
+    wanted: tuple[str, ...] = (INTERACTIONS, ITEMS, USERS)
+    if recipe.recipe_type == ACTIONS_TYPE:
+        wanted = (*wanted, ACTIONS, ACTION_INTERACTIONS)
+    group = read_group(ctx, group_arn, wanted)
     data = build(
         ctx,
         group,
@@ -391,6 +406,8 @@ def run_training(ctx: Context, version: Resource) -> Outcome:
         # Semantic-Similarity trains from item text; interactions are optional (spec §2.2).
         check_minimums=recipe.name != SEMANTIC,
     )
+    if recipe.recipe_type == ACTIONS_TYPE:
+        data = attach_actions(data, group)
     check_stop(ctx, version.arn)
     if body.get("trainingMode") == "UPDATE":
         return update_model(ctx, version, data, config)

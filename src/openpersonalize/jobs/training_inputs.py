@@ -28,13 +28,15 @@ from openpersonalize.jobs import runner
 INTERACTIONS = "Interactions"
 ITEMS = "Items"
 USERS = "Users"
+ACTIONS = "Actions"
+ACTION_INTERACTIONS = "Action_Interactions"
 
 # Datasets a recipe cannot train without (spec §2.2). Every other recipe needs Interactions only.
 REQUIRED_DATASETS: dict[str, tuple[str, ...]] = {
     "aws-semantic-similarity": (ITEMS,),
     "aws-similar-items": (INTERACTIONS, ITEMS),
     "aws-item-attribute-affinity": (INTERACTIONS, ITEMS),
-    "aws-next-best-action": (INTERACTIONS, "Actions"),
+    "aws-next-best-action": (INTERACTIONS, ACTIONS),
 }
 
 
@@ -148,3 +150,14 @@ def build(
         )
     except TrainingDataError as exc:
         raise runner.JobFailed(exc.message) from None
+
+
+def attach_actions(data: TrainingData, group: GroupData) -> TrainingData:
+    """``data`` with the group's Actions and Action_Interactions (aws-next-best-action)."""
+    from openpersonalize.engine.action_data import build_action_data
+
+    actions = group.table(ACTIONS)
+    if actions is None:
+        return data
+    data.actions = build_action_data(actions, group.table(ACTION_INTERACTIONS))
+    return data

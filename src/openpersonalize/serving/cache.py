@@ -175,6 +175,8 @@ class ServingCache:
         self._groups: dict[str, tuple[float, GroupData]] = {}
         self._group_locks: dict[str, threading.Lock] = {}
         self._filters: dict[tuple[str, bool], tuple[str, ValidatedFilter]] = {}
+        # (filter ARN, related items) -> (checked at, dataset group, validated filter)
+        self._filter_checked: dict[tuple[str, bool], tuple[float, str, ValidatedFilter]] = {}
 
     # -- models ----------------------------------------------------------------------------------
 
@@ -363,6 +365,21 @@ class ServingCache:
     # -- filters ---------------------------------------------------------------------------------
 
     def filter(self, arn: str, group_arn: str, *, related_items: bool) -> ValidatedFilter:
+        """The validated filter ``arn``; its row is re-read at most every ``row_ttl`` seconds
+        (as a deployment's: a request does not pay a store read)."""
+        key = (arn, related_items)
+        checked = self._filter_checked.get(key)
+        if (
+            checked is not None
+            and checked[1] == group_arn
+            and self.clock() - checked[0] < self.row_ttl
+        ):
+            return checked[2]
+        validated = self._filter(arn, group_arn, related_items=related_items)
+        self._filter_checked[key] = (self.clock(), group_arn, validated)
+        return validated
+
+    def _filter(self, arn: str, group_arn: str, *, related_items: bool) -> ValidatedFilter:
         resource = self.ctx.store.find(arn)
         if resource is None or resource.kind != "filter" or resource.deleted_at is not None:
             raise ResourceNotFoundException.for_arn(arn)

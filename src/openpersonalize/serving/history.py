@@ -53,7 +53,11 @@ def recent_events(ctx: Context, dataset_arn: str | None, user_id: str) -> list[R
         return []
 
 
-def user_state(ctx: Context, group: GroupData, model: Model, user_id: str | None) -> UserState:
+def user_state(
+    ctx: Context, group: GroupData, model: Model, user_id: str | None, *, realtime: bool = True
+) -> UserState:
+    """The user's bulk history plus (``realtime``) the events recorded since through PutEvents.
+    Batch jobs pass ``realtime=False``: they use real-time data only after retraining."""
     if not user_id:
         return UserState(History.empty(), ())
     hist = group.history
@@ -66,7 +70,8 @@ def user_state(ctx: Context, group: GroupData, model: Model, user_id: str | None
     item_names = hist.item_ids
     for code, ts, t in zip(codes.tolist(), bulk_ts.tolist(), bulk_types.tolist(), strict=True):
         events.append((ts, type_names[t] if t >= 0 else "", item_names.id(code)))
-    for event in recent_events(ctx, group.interactions_arn, user_id):
+    recent = recent_events(ctx, group.interactions_arn, user_id) if realtime else []
+    for event in recent:
         if event.item_id is not None:
             events.append((event.timestamp, event.event_type, event.item_id))
     events.sort(key=lambda e: e[0])

@@ -7,6 +7,7 @@ promotions → scores (softmax over the candidates), metadata columns. See DESIG
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,7 +36,14 @@ from openpersonalize.serving.cache import (
     serving_cache,
 )
 from openpersonalize.serving.history import UserState, items_with_event, user_state
-from openpersonalize.serving.selection import explore, promote, softmax_scores, top_k
+from openpersonalize.serving.selection import (
+    EXPLORATION_POOL,
+    exploration_slots,
+    explore,
+    promote,
+    softmax_scores,
+    top_k,
+)
 from openpersonalize.serving.tables import take_rows
 
 DEFAULT_RESULTS = 25
@@ -125,7 +133,7 @@ def _metadata_columns(
     return columns
 
 
-def _check_inputs(dep: Deployment, user_id: str | None, item_id: str | None) -> None:
+def check_inputs(dep: Deployment, user_id: str | None, item_id: str | None) -> None:
     kind = dep.recipe_type
     noun = "recommender" if dep.kind == "recommender" else "campaign"
     if kind == "PERSONALIZED_RANKING":
@@ -154,25 +162,38 @@ def _check_inputs(dep: Deployment, user_id: str | None, item_id: str | None) -> 
         )
 
 
-class _Request:
+class Request:
     """What one request has resolved: deployment, data snapshot, user state."""
 
-    def __init__(self, ctx: Context, params: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        params: Mapping[str, Any],
+        *,
+        deployment: Deployment | None = None,
+        group: GroupData | None = None,
+        realtime: bool = True,
+    ) -> None:
+        """``deployment`` / ``group`` given: a batch job's (no campaign to resolve);
+        ``realtime`` False: the user's bulk history only (batch jobs, spec §1.17)."""
         self.ctx = ctx
         self.cache = serving_cache(ctx)
         self.params = params
-        self.dep = _deployment(self.cache, params)
+        self.dep = deployment if deployment is not None else _deployment(self.cache, params)
         self.model: Model = self.dep.model
-        self.group = self.cache.group(self.dep.dataset_group)
+        self.group = group if group is not None else self.cache.group(self.dep.dataset_group)
         self.view: ModelView = self.group.view(self.model)
         self.user_id: str | None = params.get("userId") or None
         self.item_id: str | None = params.get("itemId") or None
+        self.realtime = realtime
         self._state: UserState | None = None
 
     @property
     def state(self) -> UserState:
         if self._state is None:
-            self._state = user_state(self.ctx, self.group, self.model, self.user_id)
+            self._state = user_state(
+                self.ctx, self.group, self.model, self.user_id, realtime=self.realtime
+            )
         return self._state
 
     def user_row(self) -> dict[str, Any] | None:
@@ -246,24 +267,41 @@ def _writable(scores: npt.NDArray[Any]) -> FloatArray:
     return np.array(scores, dtype=np.float32, copy=True).reshape(-1)
 
 
-def _base_scores(req: _Request) -> tuple[FloatArray, bool]:
-    """Scores of every model item and whether they are model scores (False: popularity)."""
-    model, dep = req.model, req.dep
+def base_scores(reqs: Sequence[Request]) -> list[tuple[FloatArray, bool]]:
+    """Per request (all of one deployment): scores of every model item and whether they are
+    model scores (False: popularity). One model call for the whole batch."""
+    if not reqs:
+        return []
+    model, dep, view = reqs[0].model, reqs[0].dep, reqs[0].view
     if dep.recipe_type == "RELATED_ITEMS":
-        idx = model.items.index(req.item_id) if req.item_id else -1
-        if idx < 0:
-            # An item the model never saw: popular items instead (spec §2.2).
-            return _writable(req.view.popularity), False
-        scores = _writable(model.score_related(np.asarray([idx], dtype=np.int64))[0])
-        scores[idx] = -np.inf
-        return scores, True
+        idx = np.asarray(
+            [model.items.index(r.item_id) if r.item_id else -1 for r in reqs], dtype=np.int64
+        )
+        known = np.flatnonzero(idx >= 0)
+        related = model.score_related(idx[known]) if known.size else None
+        out: list[tuple[FloatArray, bool]] = []
+        for row, i in enumerate(idx.tolist()):
+            if i < 0:
+                # An item the model never saw: popular items instead (spec §2.2).
+                out.append((_writable(view.popularity), False))
+                continue
+            assert related is not None
+            scores = _writable(related[int(np.searchsorted(known, row))])
+            scores[i] = -np.inf
+            out.append((scores, True))
+        return out
     try:
-        return _writable(model.score_users([req.state.history])[0]), True
+        matrix = model.score_users([r.state.history for r in reqs])
     except NotImplementedError:
-        return _writable(req.view.popularity), False
+        return [(_writable(view.popularity), False) for _ in reqs]
+    return [(_writable(matrix[row]), True) for row in range(len(reqs))]
 
 
-def _exclude_seen(req: _Request, scores: FloatArray) -> None:
+def _base_scores(req: Request) -> tuple[FloatArray, bool]:
+    return base_scores([req])[0]
+
+
+def _exclude_seen(req: Request, scores: FloatArray) -> None:
     event_type = AUTOMATIC_EXCLUSION.get(req.dep.recipe_name)
     if event_type is None or not req.user_id:
         return
@@ -272,30 +310,68 @@ def _exclude_seen(req: _Request, scores: FloatArray) -> None:
     scores[idx[idx >= 0]] = -np.inf
 
 
+_RNG = threading.local()
+
+
 def _rng() -> np.random.Generator:
-    return np.random.default_rng()
+    """A generator per thread, seeded from the OS once (seeding per request cost ~0.1 ms)."""
+    rng: np.random.Generator | None = getattr(_RNG, "rng", None)
+    if rng is None:
+        rng = _RNG.rng = np.random.default_rng()
+    return rng
+
+
+def _exploration_eligible(view: ModelView, cutoff: float) -> BoolArray:
+    """Items young enough to explore (bool (n_items,)), computed once per view and cut-off."""
+    key = ("exploration-eligible", cutoff)
+    eligible = view.masks.get(key)
+    if eligible is None:
+        age = view.latest_timestamp - view.creation
+        eligible = np.isnan(age) | (age <= cutoff)
+        eligible.setflags(write=False)
+        view.masks[key] = eligible
+    return eligible
 
 
 def get_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
-    req = _Request(ctx, params)
-    dep, model = req.dep, req.model
-    _check_inputs(dep, req.user_id, req.item_id)
-    columns = _metadata_columns(dep, req.group, params)
+    req = Request(ctx, params)
+    check_inputs(req.dep, req.user_id, req.item_id)
+    columns = _metadata_columns(req.dep, req.group, params)
     n_results = _num_results(params, columns is not None)
-    promotions = params.get("promotions") or []
+    check_promotions(req)
+    base, model_scored = _base_scores(req)
+    item_list = rank_items(req, base, model_scored, n_results, columns, _rng())
+    return {"itemList": item_list, "recommendationId": recommendation_id()}
+
+
+def check_promotions(req: Request) -> None:
+    promotions = req.params.get("promotions") or []
     if len(promotions) > 1:
         raise InvalidInputException("At most one promotion per request.")
-    if promotions and dep.recipe_type not in PROMOTION_TYPES:
-        raise InvalidInputException(f"Promotions are not supported for {dep.recipe_name}.")
+    if promotions and req.dep.recipe_type not in PROMOTION_TYPES:
+        raise InvalidInputException(f"Promotions are not supported for {req.dep.recipe_name}.")
 
-    base, model_scored = _base_scores(req)
+
+def rank_items(
+    req: Request,
+    base: FloatArray,
+    model_scored: bool,
+    n_results: int,
+    columns: list[str] | None,
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
+    """Everything after scoring, shared by GetRecommendations and batch inference: automatic
+    exclusions → filter mask → promotions → top-k → exploration → scores, metadata.
+
+    ``base``: (n_items,) float32 scores of every model item (modified in place)."""
+    dep, model, params = req.dep, req.model, req.params
+    promotions = params.get("promotions") or []
     _exclude_seen(req, base)
     scores = base
     if params.get("filterArn"):
         mask = req.item_mask(str(params["filterArn"]), params.get("filterValues"))
-        scores = np.where(mask, base, np.float32(-np.inf)).astype(np.float32)
+        scores = np.where(mask, base, np.float32(-np.inf)).astype(np.float32, copy=False)
 
-    rng = _rng()
     promoted = np.zeros(0, dtype=np.int64)
     promotion_name: str | None = None
     if promotions:
@@ -315,22 +391,25 @@ def get_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[str, An
         scores[promoted] = -np.inf  # never twice in one list
 
     n_regular = n_results - promoted.size
-    ranked = top_k(scores, n_regular)
     explored: set[int] = set()
+    weight, cutoff = exploration_settings(dep.config)
     if (
-        dep.recipe_type in EXPLORATION_TYPES
+        weight > 0
+        and dep.recipe_type in EXPLORATION_TYPES
         and model_scored
         and n_regular > 0
         and np.isfinite(req.view.latest_timestamp)
     ):
-        weight, cutoff = exploration_settings(dep.config)
-        if weight > 0:
-            age = req.view.latest_timestamp - req.view.creation
-            eligible = np.isnan(age) | (age <= cutoff)
-            ranked, explored = explore(ranked, scores, eligible, n_regular, weight, rng)
+        # Deeper than the list, so that explore() finds its pool without another scan.
+        depth = n_regular + 4 * EXPLORATION_POOL * exploration_slots(n_regular, weight)
+        ranked = top_k(scores, depth)
+        eligible = _exploration_eligible(req.view, cutoff)
+        ranked, explored = explore(ranked, scores, eligible, n_regular, weight, rng)
+    else:
+        ranked = top_k(scores, n_regular)
     final, promoted_set = promote(ranked, promoted, n_results, rng)
 
-    with_scores = model_scored and type(model).returns_scores and dep.kind == "campaign"
+    with_scores = model_scored and type(model).returns_scores and dep.kind != "recommender"
     values = softmax_scores(scores, final) if with_scores else None
     if values is not None and promoted.size:
         # Promoted items are outside the filtered candidates; score them against the base set.
@@ -352,12 +431,21 @@ def get_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[str, An
         if columns is not None:
             entry["metadata"] = req.metadata(entry["itemId"], columns)
         item_list.append(entry)
-    return {"itemList": item_list, "recommendationId": recommendation_id()}
+    return item_list
 
 
 def get_personalized_ranking(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
-    req = _Request(ctx, params)
-    dep, model = req.dep, req.model
+    req = Request(ctx, params)
+    check_ranking(req)
+    columns = _metadata_columns(req.dep, req.group, params)
+    input_list = ranking_input(req, columns)
+    all_scores = _writable(req.model.score_users([req.state.history])[0])
+    ranking = rank_input_list(req, input_list, all_scores, columns)
+    return {"personalizedRanking": ranking, "recommendationId": recommendation_id()}
+
+
+def check_ranking(req: Request) -> None:
+    dep = req.dep
     if dep.recipe_type != "PERSONALIZED_RANKING":
         raise InvalidInputException(
             f"{dep.arn} serves {dep.recipe_name} ({dep.recipe_type}); GetPersonalizedRanking "
@@ -365,11 +453,23 @@ def get_personalized_ranking(ctx: Context, params: Mapping[str, Any]) -> dict[st
         )
     if not req.user_id:
         raise InvalidInputException("userId is required for GetPersonalizedRanking.")
-    columns = _metadata_columns(dep, req.group, params)
-    input_list = list(dict.fromkeys(str(i) for i in params.get("inputList") or []))
+
+
+def ranking_input(req: Request, columns: list[str] | None) -> list[str]:
+    """The request's inputList without duplicates, checked against the size limit."""
+    input_list = list(dict.fromkeys(str(i) for i in req.params.get("inputList") or []))
     limit = MAX_RESULTS_WITH_METADATA if columns is not None else MAX_RESULTS
     if len(input_list) > limit:
         raise InvalidInputException(f"inputList holds at most {limit} items.")
+    return input_list
+
+
+def rank_input_list(
+    req: Request, input_list: list[str], all_scores: FloatArray, columns: list[str] | None
+) -> list[dict[str, Any]]:
+    """The filtered ``input_list`` ranked by ``all_scores`` ((n_items,) float32, the user's
+    scores of every model item); items unknown to the model last, unscored."""
+    model, params = req.model, req.params
     keep = np.ones(len(input_list), dtype=np.bool_)
     if params.get("filterArn"):
         validated = req.validated(str(params["filterArn"]))
@@ -390,7 +490,6 @@ def get_personalized_ranking(ctx: Context, params: Mapping[str, Any]) -> dict[st
                 current_user=req.user_row() if validated.uses_current_user else None,
             ),
         )
-    all_scores = _writable(model.score_users([req.state.history])[0])
     idx = model.items.indices(input_list)
     known = (idx >= 0) & keep
     known_pos = np.flatnonzero(known)
@@ -408,12 +507,12 @@ def get_personalized_ranking(ctx: Context, params: Mapping[str, Any]) -> dict[st
     if columns is not None:
         for entry in ranking:
             entry["metadata"] = req.metadata(entry["itemId"], columns)
-    return {"personalizedRanking": ranking, "recommendationId": recommendation_id()}
+    return ranking
 
 
 def get_action_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
-    req = _Request(ctx, params)
-    dep, model = req.dep, req.model
+    req = Request(ctx, params)
+    dep = req.dep
     if dep.recipe_type != "PERSONALIZED_ACTIONS":
         raise InvalidInputException(
             f"{dep.arn} serves {dep.recipe_name} ({dep.recipe_type}); GetActionRecommendations "
@@ -423,22 +522,7 @@ def get_action_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[
     n = DEFAULT_ACTIONS if value is None else int(value)
     if n > MAX_ACTIONS:
         raise InvalidInputException(f"numResults must be at most {MAX_ACTIONS}, got {n}.")
-    scores = _writable(model.score_users([req.state.history])[0])
-    if params.get("filterArn"):
-        validated = req.validated(str(params["filterArn"]))
-        keep = compile_mask(
-            bind(validated, params.get("filterValues")),
-            FilterData(
-                n_candidates=len(model.items),
-                candidate_index=model.items,
-                events=req.state.events,
-                current_user=req.user_row() if validated.uses_current_user else None,
-            ),
-        )
-        scores = np.where(keep, scores, np.float32(-np.inf)).astype(np.float32)
-    chosen = top_k(scores, n)
-    actions = [
-        {"actionId": model.items.id(int(i)), "score": float(np.clip(scores[i], 0.0, 1.0))}
-        for i in chosen
-    ]
+    from openpersonalize.serving.actions import recommend_actions
+
+    actions = recommend_actions(ctx, req, params, n)
     return {"actionList": actions, "recommendationId": recommendation_id()}

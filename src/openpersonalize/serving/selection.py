@@ -24,9 +24,15 @@ def top_k(scores: FloatArray, k: int) -> IntArray:
     if k <= 0 or n == 0:
         return np.zeros(0, dtype=np.int64)
     if k < n:
-        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
-        # Every item tied with the k-th, so that the lower index wins ties deterministically.
-        part = np.flatnonzero(scores >= kth) if np.isfinite(kth) else np.arange(n)
+        # The k largest without negating a copy: the (n - k)-th smallest is the k-th largest.
+        above = np.argpartition(scores, n - k)[n - k :]
+        kth = scores[above].min()
+        if not np.isfinite(kth):
+            part = np.arange(n)
+        else:
+            at_least = scores >= kth
+            # Every item tied with the k-th, so that the lower index wins ties deterministically.
+            part = above if np.count_nonzero(at_least) == k else np.flatnonzero(at_least)
     else:
         part = np.arange(n)
     order = part[np.lexsort((part, -scores[part]))][:k]
@@ -38,11 +44,22 @@ def softmax_scores(scores: FloatArray, chosen: IntArray) -> npt.NDArray[np.float
 
     ``scores`` (n,) float32, ``-inf`` for non-candidates; returns (len(chosen),) float64 in [0, 1].
     """
-    finite = scores[np.isfinite(scores)]
-    if finite.size == 0 or chosen.size == 0:
+    if chosen.size == 0 or scores.size == 0:
         return np.zeros(chosen.shape[0], dtype=np.float64)
-    top = float(finite.max())
-    denominator = float(np.exp(finite.astype(np.float64) - top).sum())
+    top = float(scores.max())
+    if not np.isfinite(top):
+        # No candidate, or +inf / NaN among the scores: the exact definition, slowly.
+        finite = scores[np.isfinite(scores)]
+        if finite.size == 0:
+            return np.zeros(chosen.shape[0], dtype=np.float64)
+        top = float(finite.max())
+        shifted = finite.astype(np.float64) - top
+    else:
+        # One pass: exp(-inf) = 0, so non-candidates add nothing to the normaliser.
+        shifted = scores.astype(np.float64)
+        shifted -= top
+    np.exp(shifted, out=shifted)
+    denominator = float(shifted.sum())
     picked = scores[chosen].astype(np.float64)
     out = np.where(np.isfinite(picked), np.exp(picked - top) / denominator, 0.0)
     return np.clip(out, 0.0, 1.0)
@@ -62,7 +79,8 @@ def explore(
 ) -> tuple[IntArray, set[int]]:
     """Give a share of the ``n_results`` slots to eligible (new / cold) items.
 
-    ``ranked``: the exploit list, best first, at least ``n_results`` long when possible;
+    ``ranked``: the exploit list, best first, at least ``n_results`` long when possible (a
+    deeper :func:`top_k` of ``scores`` lets the pool come from it without another scan);
     ``scores``: the filtered scores (``-inf`` = not a candidate); ``eligible``: bool (n,) items
     young enough to explore. Explored items are drawn from the best-scored eligible items not in
     the exploit list and placed at evenly spread positions. Returns the list and the explored set.
@@ -71,13 +89,21 @@ def explore(
     exploit = ranked[:n_results]
     if slots <= 0:
         return exploit, set()
-    pool_mask = eligible & np.isfinite(scores)
-    pool_mask[exploit] = False
-    pool = np.flatnonzero(pool_mask)
-    if pool.size == 0:
-        return exploit, set()
-    pool_size = min(pool.size, slots * EXPLORATION_POOL)
-    pool = top_k(np.where(pool_mask, scores, -np.inf).astype(np.float32), pool_size)
+    want = slots * EXPLORATION_POOL
+    # ``ranked`` deeper than the list (top_k order): the pool is its first eligible items when
+    # there are enough of them — the same items, in the same order, as the full scan below.
+    rest = ranked[n_results:]
+    rest = rest[eligible[rest] & np.isfinite(scores[rest])]
+    if rest.size >= want:
+        pool = rest[:want]
+    else:
+        pool_mask = eligible & np.isfinite(scores)
+        pool_mask[exploit] = False
+        pool = np.flatnonzero(pool_mask)
+        if pool.size == 0:
+            return exploit, set()
+        pool_size = min(pool.size, want)
+        pool = top_k(np.where(pool_mask, scores, -np.inf).astype(np.float32), pool_size)
     picked = rng.choice(pool, size=min(slots, pool.size), replace=False)
     picked = picked[np.lexsort((picked, -scores[picked]))]
     keep = exploit[: max(n_results - picked.size, 0)]

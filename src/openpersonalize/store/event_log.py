@@ -11,10 +11,12 @@ of one accepted batch. An append returns only after its frame is written and fsy
 answer means the batch survives ``kill -9``; a batch is one frame, so it is all there or not at all.
 On open a torn or corrupt last frame is dropped and the file trimmed back to the last good frame.
 
-Concurrent appends share fsyncs (group commit): each caller queues its frame under a lock; whoever
-finds no flush in progress becomes the leader, writes every queued frame with one ``write`` and one
-``fsync``, and wakes the others. Throughput then grows with concurrency instead of being capped at
-one fsync per request.
+Concurrent appends share fsyncs (group commit): each caller queues its frame under a lock and a
+flusher thread (one per open log) writes every frame queued while the previous fsync ran with one
+``write`` and one ``fsync``, then settles their callers. Throughput then grows with concurrency
+instead of being capped at one fsync per request. Callers wait either on a condition
+(:meth:`DatasetLog.append`) or, on an event loop, on a future the flusher resolves
+(:meth:`DatasetLog.append_async`), so the loop never blocks on an fsync.
 
 Offsets are logical byte positions across the rotated files. Compaction turns frames
 ``[checkpoint, end)`` into one PUT segment of the record store and commits the new checkpoint in the
@@ -27,6 +29,7 @@ uncompacted frames.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import contextlib
 import fcntl
@@ -41,7 +44,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, NamedTuple
 from urllib.parse import quote
 
 import numpy as np
@@ -49,6 +52,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from openpersonalize.store.records import CheckpointMismatch, LogCheckpoint, RecordStore
+from openpersonalize.wire import jsonbytes
 
 DatasetKind = Literal["INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS"]
 Record = dict[str, Any]
@@ -100,8 +104,9 @@ class LogConfig:
         return self.kind in ("INTERACTIONS", "ACTION_INTERACTIONS")
 
 
-@dataclass(frozen=True, slots=True)
-class RecentInteraction:
+class RecentInteraction(NamedTuple):
+    """One remembered interaction (a named tuple: one is built per event on the hot path)."""
+
     item_id: str | None  # the action id for action interactions
     event_type: str
     timestamp: float  # epoch seconds
@@ -153,7 +158,7 @@ class _SeenIds:
 
 
 def _encode_frame(records: Sequence[Record]) -> bytes:
-    payload = json.dumps(records, separators=(",", ":"), ensure_ascii=False).encode()
+    payload = jsonbytes.dumps(records)  # compact UTF-8, as json.dumps(ensure_ascii=False) wrote
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
@@ -190,11 +195,31 @@ def records_to_table(records: Sequence[Record]) -> pa.Table:
 
 
 class _Waiter:
-    __slots__ = ("error", "seq")
+    """One append's place in the flush queue, settled by the flusher thread: ``done`` (and
+    ``error`` on failure) set under the log's lock; an async caller's ``future`` resolved on its
+    event loop."""
 
-    def __init__(self, seq: int) -> None:
-        self.seq = seq
+    __slots__ = ("done", "error", "future")
+
+    def __init__(self, future: asyncio.Future[None] | None = None) -> None:
+        self.done = False
         self.error: BaseException | None = None
+        self.future = future
+
+
+# (waiter, encoded frame — empty when every record was a duplicate, records, their id hashes)
+_Queued = tuple[_Waiter, bytes, list[Record], list[int]]
+
+
+def _settle_all(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    """Runs on the futures' event loop: one call per flushed group, not one per caller."""
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 class DatasetLog:
@@ -228,12 +253,14 @@ class DatasetLog:
         self.checkpoint_name = f"event-log:{self.log_id}"
 
         self._lock = threading.Lock()
-        self._flushed = threading.Condition(self._lock)
+        self._flushed = threading.Condition(self._lock)  # a group was settled
+        self._wakeup = threading.Condition(self._lock)  # the flusher has work (or must stop)
         self._compact_lock = threading.Lock()
-        self._pending: list[tuple[_Waiter, bytes, list[Record]]] = []
-        self._flushing = False
-        self._next_seq = 1
-        self._durable_seq = 0
+        self._pending: list[_Queued] = []
+        self._flusher: threading.Thread | None = None
+        self._closing = False
+        self._event_id_prefix = os.urandom(8).hex()
+        self._event_ids = itertools.count()
         self._arrival = itertools.count()
         self._seen = _SeenIds()
         self._history: dict[str, dict[str, list[tuple[float, int, RecentInteraction]]]] = {}
@@ -337,7 +364,11 @@ class DatasetLog:
             event_id=None if event_id is None else str(event_id),
         )
         per_type = self._history.setdefault(str(user), {}).setdefault(entry.event_type, [])
-        bisect.insort(per_type, (entry.timestamp, next(self._arrival), entry))
+        key = (entry.timestamp, next(self._arrival), entry)
+        if not per_type or per_type[-1] < key:
+            per_type.append(key)  # the usual case: events arrive in time order
+        else:
+            bisect.insort(per_type, key)
         if len(per_type) > c.history_limit:
             del per_type[0]
 
@@ -357,12 +388,19 @@ class DatasetLog:
 
     # -- appending --------------------------------------------------------------------------
 
-    def append(self, records: Iterable[Record]) -> AppendResult:
-        """Append one batch durably (one frame). Records whose eventId was seen before are
-        dropped; interactions without an eventId get one. Returns once the batch is fsync'ed."""
+    def submit(
+        self,
+        records: Iterable[Record],
+        future: asyncio.Future[None] | None = None,
+    ) -> tuple[AppendResult, _Waiter]:
+        """Queue one batch (one frame) for the flusher and return at once. Records whose eventId
+        was seen before are dropped; interactions without an eventId get one. The batch is
+        durable when the waiter is done without error; ``future`` (if given) is then resolved
+        on its event loop. A batch of duplicates only is settled with the next flush, so it is
+        never acknowledged before the earlier copy is durable."""
         c = self.config
         with self._lock:
-            if self._closed:
+            if self._closed or self._closing:
                 raise RuntimeError(f"the event log of {self.dataset_id} is closed")
             accepted: list[Record] = []
             duplicates = 0
@@ -370,7 +408,7 @@ class DatasetLog:
             for record in records:
                 event_id = record.get(c.event_id_column)
                 if event_id is None and c.is_interactions:
-                    record = {**record, c.event_id_column: uuid.uuid4().hex}
+                    record = {**record, c.event_id_column: self._new_event_id()}
                 elif event_id is not None:
                     h = _id_hash(str(event_id))
                     if h in self._seen:
@@ -379,66 +417,93 @@ class DatasetLog:
                     self._seen.add(h)
                     added.append(h)
                 accepted.append(record)
-            if accepted:
-                waiter = _Waiter(self._next_seq)
-                self._next_seq += 1
-                self._pending.append((waiter, _encode_frame(accepted), accepted))
-            else:
-                # Nothing to write, but a duplicate of a queued event must not be acknowledged
-                # before that event is durable.
-                waiter = _Waiter(self._next_seq - 1)
-        try:
-            self._wait_durable(waiter)
-        except BaseException:
-            with self._lock:
-                for h in added:
-                    self._seen.discard(h)
-            raise
-        return AppendResult(accepted=len(accepted), duplicates=duplicates)
+            waiter = _Waiter(future)
+            frame = _encode_frame(accepted) if accepted else b""
+            self._pending.append((waiter, frame, accepted, added))
+            if self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._run_flusher, name="event-log-flusher", daemon=True
+                )
+                self._flusher.start()
+            self._wakeup.notify()
+        return AppendResult(accepted=len(accepted), duplicates=duplicates), waiter
 
-    def _wait_durable(self, waiter: _Waiter) -> None:
+    def _new_event_id(self) -> str:
+        """32 hex digits, like ``uuid4().hex``: 64 random bits drawn when the log opens, then a
+        counter. Unique without an ``os.urandom`` call per event (a tenth of PutEvents' CPU)."""
+        return f"{self._event_id_prefix}{next(self._event_ids):016x}"
+
+    def append(self, records: Iterable[Record]) -> AppendResult:
+        """Append one batch durably (one frame); returns once the batch is fsync'ed."""
+        result, waiter = self.submit(records)
+        with self._lock:
+            while not waiter.done:
+                self._flushed.wait()
+        if waiter.error is not None:
+            raise waiter.error
+        return result
+
+    async def append_async(self, records: Iterable[Record]) -> AppendResult:
+        """:meth:`append` for an event loop: the batch is queued on the loop's thread and the
+        coroutine resumes when the flusher thread has fsync'ed it, without blocking the loop."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        result, _waiter = self.submit(records, future)
+        await future
+        return result
+
+    def _run_flusher(self) -> None:
+        """Group commit: every batch queued while the previous fsync ran goes out in one write
+        and one fsync, so throughput grows with concurrency."""
         while True:
             with self._lock:
-                while self._durable_seq < waiter.seq and waiter.error is None and self._flushing:
-                    self._flushed.wait()
-                if waiter.error is not None:
-                    raise waiter.error
-                if self._durable_seq >= waiter.seq:
-                    return
+                while not self._pending and not self._closing:
+                    self._wakeup.wait()
+                if not self._pending:
+                    return  # closing, and everything queued is settled
                 group, self._pending = self._pending, []
-                self._flushing = True
             self._flush(group)
 
-    def _flush(self, group: list[tuple[_Waiter, bytes, list[Record]]]) -> None:
-        """Leader only: write and fsync the group, then publish it."""
-        data = b"".join(frame for _w, frame, _r in group)
+    def _flush(self, group: list[_Queued]) -> None:
+        """Flusher only: write and fsync the group, publish it, then settle its waiters."""
+        data = b"".join(frame for _w, frame, _r, _h in group)
         error: BaseException | None = None
-        try:
-            written = 0
-            while written < len(data):
-                written += os.write(self._fd, data[written:])
-            os.fdatasync(self._fd)
-        except BaseException as exc:
-            error = exc
-            # Leave no half-written group behind for the next leader to append after.
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self._end - self._active_base)
+        if data:
+            try:
+                written = 0
+                while written < len(data):
+                    written += os.write(self._fd, data[written:])
+                os.fdatasync(self._fd)
+            except BaseException as exc:
+                error = exc
+                # Leave no half-written group behind for the next flush to append after.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, self._end - self._active_base)
         with self._lock:
             if error is None:
                 self._end += len(data)
-                for _waiter, _frame, batch in group:
-                    if self.config.is_interactions:
+                if self.config.is_interactions:
+                    for _waiter, _frame, batch, _hashes in group:
                         for record in batch:
                             self._index(record)
-                if group:
-                    self._durable_seq = max(self._durable_seq, group[-1][0].seq)
                 if self._end - self._active_base >= self.rotate_bytes:
                     self._rotate()
             else:
-                for waiter, _frame, _batch in group:
-                    waiter.error = error
-            self._flushing = False
+                for _waiter, _frame, _batch, hashes in group:
+                    for h in hashes:
+                        self._seen.discard(h)
+            for waiter, _frame, _batch, _hashes in group:
+                waiter.error = error
+                waiter.done = True
             self._flushed.notify_all()
+        # One wake-up per event loop: each call_soon_threadsafe is a syscall, and every syscall
+        # here is a GIL hand-over with the busy loop thread.
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for waiter, _frame, _batch, _hashes in group:
+            if waiter.future is not None:
+                by_loop.setdefault(waiter.future.get_loop(), []).append(waiter.future)
+        for loop, futures in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                loop.call_soon_threadsafe(_settle_all, futures, error)
 
     def _rotate(self) -> None:
         path = self.folder / f"wal-{self._end:016d}.log"
@@ -528,11 +593,18 @@ class DatasetLog:
         return sum(len(batch) for _s, _e, batch in self._frames(start, end))
 
     def close(self) -> None:
+        """Flush what is queued, then release the files and the lock."""
         with self._lock:
             if self._closed:
                 return
-            while self._flushing:
-                self._flushed.wait()
+            self._closing = True
+            self._wakeup.notify()
+            flusher = self._flusher
+        if flusher is not None and flusher is not threading.current_thread():
+            flusher.join()
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
             os.close(self._fd)
             os.close(self._lock_fd)  # releases the flock
@@ -574,6 +646,11 @@ class EventLog:
                 )
                 self._logs[dataset_id] = log
             return log
+
+    def opened(self, dataset_id: str) -> DatasetLog | None:
+        """The dataset's log if this process has opened it already (never opens: no I/O)."""
+        with self._guard:
+            return self._logs.get(dataset_id)
 
     def append(self, dataset_id: str, records: Iterable[Record]) -> AppendResult:
         return self.open(dataset_id).append(records)

