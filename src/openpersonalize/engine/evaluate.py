@@ -6,12 +6,12 @@ Train on the training users, feed each test user's oldest 90 % of events to the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
-from openpersonalize.engine.base import FloatArray, IntArray, Model, TrainingData
+from openpersonalize.engine.base import FloatArray, History, IntArray, Model, TrainingData
 from openpersonalize.engine.metrics import TOP_K, ranking_metrics
 from openpersonalize.engine.split import HeldOutUsers, personalize_split
 
@@ -73,11 +73,26 @@ def rank_held_out(
             )
         return out
     histories = test.histories()
+    score = _offline_scorer(model)
     with single_blas_thread():
         for lo in range(0, n, batch_size):
-            chunk = histories[lo : lo + batch_size]
-            out[lo : lo + batch_size] = top_k(model.score_users(chunk), k)
+            out[lo : lo + batch_size] = top_k(score(histories[lo : lo + batch_size]), k)
     return out
+
+
+def _defining_class(cls: type, name: str) -> type | None:
+    return next((c for c in cls.__mro__ if name in vars(c)), None)
+
+
+def _offline_scorer(model: Model) -> Callable[[Sequence[History]], FloatArray]:
+    """``model.score_users_offline`` (a batch path giving the same scores) when the model has one
+    that belongs to its ``score_users`` (not overridden below it), else ``model.score_users``."""
+    online = _defining_class(type(model), "score_users")
+    offline = _defining_class(type(model), "score_users_offline")
+    if offline is not None and online is not None and issubclass(offline, online):
+        scorer: Callable[[Sequence[History]], FloatArray] = model.score_users_offline  # type: ignore[attr-defined]
+        return scorer
+    return model.score_users
 
 
 def evaluate_model(model: Model, test: HeldOutUsers, n_items: int) -> dict[str, float]:

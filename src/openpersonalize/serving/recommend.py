@@ -27,6 +27,7 @@ from openpersonalize.filtering import (
     compile_mask,
     row_of,
 )
+from openpersonalize.serving.batcher import batcher
 from openpersonalize.serving.cache import (
     Deployment,
     GroupData,
@@ -298,7 +299,17 @@ def base_scores(reqs: Sequence[Request]) -> list[tuple[FloatArray, bool]]:
 
 
 def _base_scores(req: Request) -> tuple[FloatArray, bool]:
-    return base_scores([req])[0]
+    """One real-time request's :func:`base_scores`, scored together with the requests for the
+    same model that arrive meanwhile (:mod:`openpersonalize.serving.batcher`)."""
+    if req.dep.recipe_type != "RELATED_ITEMS":
+        _ = req.state  # the history, read on the request's own thread (its errors stay its own)
+    return batcher(req.view, "base", base_scores).submit(req)
+
+
+def _user_scores(reqs: Sequence[Request]) -> list[FloatArray]:
+    """Each request's model scores of every item, (n_items,) float32, one model call."""
+    matrix = reqs[0].model.score_users([r.state.history for r in reqs])
+    return [_writable(matrix[row]) for row in range(len(reqs))]
 
 
 def _exclude_seen(req: Request, scores: FloatArray) -> None:
@@ -439,7 +450,8 @@ def get_personalized_ranking(ctx: Context, params: Mapping[str, Any]) -> dict[st
     check_ranking(req)
     columns = _metadata_columns(req.dep, req.group, params)
     input_list = ranking_input(req, columns)
-    all_scores = _writable(req.model.score_users([req.state.history])[0])
+    _ = req.state
+    all_scores = batcher(req.view, "ranking", _user_scores).submit(req)
     ranking = rank_input_list(req, input_list, all_scores, columns)
     return {"personalizedRanking": ranking, "recommendationId": recommendation_id()}
 

@@ -54,12 +54,14 @@ def softmax_scores(scores: FloatArray, chosen: IntArray) -> npt.NDArray[np.float
             return np.zeros(chosen.shape[0], dtype=np.float64)
         top = float(finite.max())
         shifted = finite.astype(np.float64) - top
+        np.exp(shifted, out=shifted)
+        denominator = float(shifted.sum())
     else:
-        # One pass: exp(-inf) = 0, so non-candidates add nothing to the normaliser.
-        shifted = scores.astype(np.float64)
-        shifted -= top
-    np.exp(shifted, out=shifted)
-    denominator = float(shifted.sum())
+        # One float32 pass (exp(-inf) = 0: non-candidates add nothing), summed in float64: the
+        # normaliser to ~1e-7 relative, at a third of the cost of a float64 copy of the scores.
+        shifted32 = np.subtract(scores, np.float32(top), dtype=np.float32)
+        np.exp(shifted32, out=shifted32)
+        denominator = float(shifted32.sum(dtype=np.float64))
     picked = scores[chosen].astype(np.float64)
     out = np.where(np.isfinite(picked), np.exp(picked - top) / denominator, 0.0)
     return np.clip(out, 0.0, 1.0)

@@ -54,6 +54,7 @@ TUNING_CELLS = 1 << 24  # validation users × items per dense blend part while t
 LOCAL = -1.0
 POPULARITY_HALF_LIVES = (0.0, 0.1, 0.02)
 TIME_BINS = 16
+BoolArray = npt.NDArray[np.bool_]
 
 
 def parse_bool(value: str | bool) -> bool:
@@ -666,6 +667,33 @@ class UserPersonalization(Model):
             users[row] = np.linalg.solve(a, (yi * (1.0 + conf)[:, None]).sum(axis=0))
         return _row_normalise(users @ y.T)
 
+    def score_users_offline(self, histories: Sequence[History]) -> FloatArray:
+        """:meth:`score_users` for a batch of offline evaluation users, (n, n_items) float32.
+
+        The dense blend of :meth:`_part` with the collaborative part from :meth:`_tuning_part`
+        (one matrix product for the iALS fold-ins instead of a matrix-vector product per user):
+        equal to :meth:`score_users` up to float rounding, many times faster for big batches.
+        """
+        n = len(self.items)
+        b = self.blend
+        if b.popularity_half_life == LOCAL:
+            total = b.popularity * self._local_popularity(histories)
+        else:
+            total = b.popularity * np.broadcast_to(self.popularity, (len(histories), n))
+        total = total + b.collaborative * self._tuning_part(
+            "collaborative", histories, b.history_decay
+        )
+        if b.sequence:
+            total += b.sequence * self._part("sequence", histories, b.sequence_decay)
+        if b.repeat:
+            total += b.repeat * self._part("repeat", histories, b.repeat_decay)
+        if b.seen:
+            total += b.seen * self._part("seen", histories, 1.0)
+        if b.metadata:
+            total += b.metadata * self._part("metadata", histories, b.history_decay)
+        out: FloatArray = (total + 1e-4 * self.popularity[None, :]).astype(np.float32)
+        return out
+
     def _tuning_items(self, histories: list[History]) -> IntArray | None:
         """Large catalogues: the items tuning ranks among (sorted), else None (all items).
 
@@ -748,33 +776,47 @@ class UserPersonalization(Model):
         return out
 
     def score_users(self, histories: Sequence[History]) -> FloatArray:
-        """Blended scores, (len(histories), n_items) float32; empty histories → popularity.
+        """Blended scores, (len(histories), n_items) float32 (C-contiguous); empty histories →
+        popularity.
 
-        Row by row on a lean path (:meth:`_score_one`): the sparse parts touch only the items
-        of the history and their transitions, the collaborative part is one matrix-vector
-        product; the result equals the dense blend of :meth:`_part` bit for bit."""
-        if len(histories) == 1:
-            return self._score_one(histories[0])[None, :]
-        out = np.empty((len(histories), len(self.items)), dtype=np.float32)
+        The collaborative part of the whole batch is one matrix product
+        (:meth:`_collaborative_rows`) whose output buffer becomes the result; the sparse parts
+        are added row by row on a lean path (:meth:`_add_sparse_parts`) that touches only the
+        items of the history and their transitions. The blend adds the same terms in the same
+        order as the dense blend of :meth:`_part`."""
+        b = self.blend
+        total, live = self._collaborative_rows(histories, b.history_decay)
+        if b.popularity_half_life == LOCAL:
+            local: FloatArray | None = b.popularity * self._local_popularity(histories)
+            shared: FloatArray | None = None
+        else:
+            local, shared = None, b.popularity * self.popularity
+        zero_part = b.collaborative * np.float32(0.0)
         for row, h in enumerate(histories):
-            out[row] = self._score_one(h)
-        return out
+            pop = local[row] if local is not None else shared
+            assert pop is not None
+            out = total[row]
+            if live[row]:
+                np.multiply(out, b.collaborative, out=out)
+                np.add(pop, out, out=out)
+            elif b.collaborative != 0.0:
+                # What the dense blend adds for an all-zero part (0 × c, keeps -0.0 / NaN rules).
+                np.add(pop, zero_part, out=out)
+            else:
+                out[...] = pop
+            self._add_sparse_parts(h, out)
+        return total
 
     def _score_one(self, h: History) -> FloatArray:
-        """One user's blended scores, (n_items,) float32, without dense (1, n) intermediates."""
+        """One user's blended scores, (n_items,) float32."""
+        out: FloatArray = self.score_users([h])[0]
+        return out
+
+    def _add_sparse_parts(self, h: History, total: FloatArray) -> None:
+        """Adds the sequence, repeat, seen and metadata parts and the tie-break to one user's
+        ``total`` ((n_items,) float32, in place)."""
         b = self.blend
         n = len(self.items)
-        if b.popularity_half_life == LOCAL:
-            total: FloatArray = b.popularity * self._local_popularity([h])[0]
-        else:
-            total = b.popularity * self.popularity
-        collaborative = self._collaborative_one(h, b.history_decay)
-        if collaborative is not None:
-            np.multiply(collaborative, b.collaborative, out=collaborative)
-            np.add(total, collaborative, out=total)
-        elif b.collaborative != 0.0:
-            # What the dense blend adds for an all-zero part (0 × c, keeps -0.0 / NaN rules).
-            np.add(total, b.collaborative * np.float32(0.0), out=total)
         if b.sequence and len(h):
             idx, w = _newest_weights(h.item_idx, b.sequence_decay, self.bptt)
             x = sp.csr_matrix((w, idx, np.array([0, idx.shape[0]])), shape=(1, n))
@@ -796,7 +838,6 @@ class UserPersonalization(Model):
         if b.metadata:
             total += b.metadata * self._part("metadata", [h], b.history_decay)[0]
         total += self._tie_break()
-        return total
 
     def _tie_break(self) -> FloatArray:
         cached = self.__dict__.get("_tie_break_cache")
@@ -828,46 +869,62 @@ class UserPersonalization(Model):
         out: FloatArray = cached[2]
         return out
 
-    def _collaborative_one(self, h: History, decay: float) -> FloatArray | None:
-        """The normalised collaborative part of one user, (n_items,) float32 (a new array), or
-        None when it is all zero."""
+    def _collaborative_rows(
+        self, histories: Sequence[History], decay: float
+    ) -> tuple[FloatArray, BoolArray]:
+        """The normalised collaborative part of a batch: ((m, n_items) float32 C-contiguous,
+        (m,) bool). A row whose flag is False has an all-zero part and holds garbage; the caller
+        overwrites it. One matrix product for the whole batch (EASE block or iALS factors)."""
         n = len(self.items)
-        if len(h) == 0:
-            return None
-        idx, w = _newest_weights(h.item_idx, decay, 0)
+        m = len(histories)
+        live = np.zeros(m, dtype=np.bool_)
         if self.ease_weights is not None:
-            m = self.ease_items.shape[0]
-            if m == 0:
-                return None
-            pos = self._ease_positions()[idx]
-            hit = pos >= 0
-            if not hit.any():
-                return None
-            x = np.zeros((1, m), dtype=np.float32)
-            x[0, pos[hit]] = w[hit]
-            ease = (x @ self.ease_weights)[0]
-            top = float(ease.max())
-            if m < n:
-                top = max(top, 0.0)
-            if not top > 0:
-                return None
-            out = np.zeros(n, dtype=np.float32)
-            out[self.ease_items] = ease / np.float32(top)
-            return out
+            width = self.ease_items.shape[0]
+            out = np.empty((m, n), dtype=np.float32)
+            if width == 0:
+                return out, live
+            x = np.zeros((m, width), dtype=np.float32)
+            positions = self._ease_positions()
+            for row, h in enumerate(histories):
+                if len(h):
+                    idx, w = _newest_weights(h.item_idx, decay, 0)
+                    pos = positions[idx]
+                    hit = pos >= 0
+                    x[row, pos[hit]] = w[hit]
+            ease = x @ self.ease_weights
+            tops = ease.max(axis=1)
+            if width < n:
+                tops = np.maximum(tops, np.float32(0.0))
+            live[:] = tops > 0
+            if width < n:
+                out[live] = 0.0
+            for row in np.flatnonzero(live).tolist():
+                out[row, self.ease_items] = ease[row] / tops[row]
+            return out, live
         if self.item_factors is None:
-            return None
+            return np.empty((m, n), dtype=np.float32), live
         y = self.item_factors
         gram = self._als_gram(y)
-        yi = y[idx]
-        conf = np.float32(self.als_alpha) * w
-        a = gram + (yi * conf[:, None]).T @ yi
-        u = np.linalg.solve(a, (yi * (1.0 + conf)[:, None]).sum(axis=0))
-        scores: FloatArray = y @ u.astype(np.float32)
-        top = float(scores.max()) if n else 0.0
-        if not top > 0:
-            return None
-        np.divide(scores, np.float32(top), out=scores)
-        return scores
+        users = np.zeros((m, y.shape[1]), dtype=np.float32)
+        for row, h in enumerate(histories):
+            if len(h) == 0:
+                continue
+            idx, w = _newest_weights(h.item_idx, decay, 0)
+            yi = y[idx]
+            conf = np.float32(self.als_alpha) * w
+            a = gram + (yi * conf[:, None]).T @ yi
+            u = np.linalg.solve(a, (yi * (1.0 + conf)[:, None]).sum(axis=0))
+            users[row] = u.astype(np.float32)
+            live[row] = True
+        out = np.ascontiguousarray(users @ y.T, dtype=np.float32)
+        if n == 0:
+            live[:] = False
+            return out, live
+        tops = out.max(axis=1)
+        live &= tops > 0
+        for row in np.flatnonzero(live).tolist():
+            np.divide(out[row], tops[row], out=out[row])
+        return out, live
 
     # -- artifacts -----------------------------------------------------------------------------
 

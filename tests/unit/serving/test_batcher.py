@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from openpersonalize.serving.batcher import Batcher, _Entry
+
+
+def test_alone_is_scored_at_once() -> None:
+    calls: list[list[int]] = []
+
+    def score(reqs: Sequence[int]) -> list[int]:
+        calls.append(list(reqs))
+        return [r * 10 for r in reqs]
+
+    b: Batcher[int, int] = Batcher(score)
+    assert b.submit(3) == 30
+    assert b.submit(4) == 40
+    assert calls == [[3], [4]]
+
+
+def test_concurrent_requests_share_a_call() -> None:
+    gate = threading.Event()
+    entered = threading.Event()
+    calls: list[list[int]] = []
+
+    def score(reqs: Sequence[int]) -> list[int]:
+        calls.append(list(reqs))
+        if len(calls) == 1:
+            entered.set()
+            assert gate.wait(5)
+        return [r * 10 for r in reqs]
+
+    b: Batcher[int, int] = Batcher(score, max_batch=4)
+    results: dict[int, int] = {}
+
+    def run(r: int) -> None:
+        results[r] = b.submit(r)
+
+    first = threading.Thread(target=run, args=(0,))
+    first.start()
+    assert entered.wait(5)
+    others = [threading.Thread(target=run, args=(r,)) for r in range(1, 7)]
+    for t in others:
+        t.start()
+    while len(b._queue) < 6:  # all six wait behind the first call
+        threading.Event().wait(0.001)
+    gate.set()
+    for t in [first, *others]:
+        t.join(5)
+    assert results == {r: r * 10 for r in range(7)}
+    assert [len(c) for c in calls] == [1, 4, 2]
+    assert sorted(r for c in calls for r in c) == list(range(7))
+
+
+def test_one_failure_stays_with_its_request() -> None:
+    def score(reqs: Sequence[int]) -> list[int]:
+        if -1 in reqs:
+            raise ValueError("bad")
+        return list(reqs)
+
+    b: Batcher[int, int] = Batcher(score)
+    with pytest.raises(ValueError):
+        b.submit(-1)
+    assert b.submit(2) == 2
+    # A shared call that fails: each request is scored alone, only the bad one fails.
+    entries: list[_Entry[int, int]] = [_Entry(1), _Entry(-1), _Entry(2)]
+    b._queue.extend(entries)
+    b._busy = True
+    b._run()
+    assert [e.result for e in entries] == [1, None, 2]
+    assert isinstance(entries[1].error, ValueError)
+    assert all(e.done.is_set() for e in entries) and not b._busy
