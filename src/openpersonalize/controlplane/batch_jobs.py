@@ -65,18 +65,9 @@ def _create(ctx: Context, params: dict[str, Any], kind: str, arn_key: str) -> tu
             if recipe.name != "aws-similar-items":
                 raise InvalidInputException("THEME_GENERATION needs the aws-similar-items recipe.")
             body["themeGenerationConfig"] = params.get("themeGenerationConfig")
-    common.create(
-        ctx,
-        kind=kind,
-        arn=arn,
-        name=name,
-        body=body,
-        status=lifecycle.CREATE_PENDING,
-        parent=version.arn,
-        dataset_group=version.dataset_group,
-        tags=params.get("tags"),
+    common.create_job(
+        ctx, kind=kind, arn=arn, name=name, body=body, under=version, tags=params.get("tags")
     )
-    ctx.enqueue(arn, kind)
     return arn, version
 
 

@@ -79,6 +79,26 @@ def create(
     return resource
 
 
+def create_job(
+    ctx: Context,
+    *,
+    kind: str,
+    arn: str,
+    name: str,
+    body: dict[str, Any],
+    under: Resource,
+    tags: list[dict[str, str]] | None = None,
+    status: str = lifecycle.CREATE_PENDING,
+    job_kind: str | None = None,
+) -> Resource:
+    """Create a resource whose work runs in a job worker, and hand it to the job queue."""
+    resource = create(
+        ctx, kind=kind, arn=arn, name=name, body=body, status=status, under=under, tags=tags
+    )
+    ctx.enqueue(arn, job_kind or kind)
+    return resource
+
+
 def render(resource: Resource) -> dict[str, Any]:
     """The Describe/List view of a resource: body plus status and timestamps."""
     out = dict(resource.body)

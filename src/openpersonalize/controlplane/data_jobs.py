@@ -58,17 +58,15 @@ def create_dataset_import_job(ctx: Context, params: dict[str, Any]) -> dict[str,
         "importMode": mode,
         "publishAttributionMetricsToS3": params.get("publishAttributionMetricsToS3"),
     }
-    common.create(
+    common.create_job(
         ctx,
         kind=IMPORT,
         arn=arn,
         name=name,
         body=body,
-        status=lifecycle.CREATE_PENDING,
         under=dataset,
         tags=params.get("tags"),
     )
-    ctx.enqueue(arn, IMPORT)
     return {"datasetImportJobArn": arn}
 
 
@@ -99,17 +97,15 @@ def create_dataset_export_job(ctx: Context, params: dict[str, Any]) -> dict[str,
         "roleArn": params["roleArn"],
         "jobOutput": params["jobOutput"],
     }
-    common.create(
+    common.create_job(
         ctx,
         kind=EXPORT,
         arn=arn,
         name=name,
         body=body,
-        status=lifecycle.CREATE_PENDING,
         under=dataset,
         tags=params.get("tags"),
     )
-    ctx.enqueue(arn, EXPORT)
     return {"datasetExportJobArn": arn}
 
 
@@ -150,17 +146,16 @@ def create_data_deletion_job(ctx: Context, params: dict[str, Any]) -> dict[str, 
         "dataSource": {"dataLocation": location},
         "roleArn": params["roleArn"],
     }
-    common.create(
+    common.create_job(
         ctx,
         kind=DELETION,
         arn=arn,
         name=name,
         body=body,
-        status=lifecycle.PENDING,
         under=group,
         tags=params.get("tags"),
+        status=lifecycle.PENDING,
     )
-    ctx.enqueue(arn, DELETION)
     return {"dataDeletionJobArn": arn}
 
 

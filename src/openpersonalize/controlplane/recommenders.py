@@ -43,17 +43,15 @@ def create_recommender(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "recipeArn": params["recipeArn"],
         "recommenderConfig": {"minRecommendationRequestsPerSecond": 1, **config},
     }
-    common.create(
+    common.create_job(
         ctx,
         kind=KIND,
         arn=arn,
         name=name,
         body=body,
-        status=lifecycle.CREATE_PENDING,
         under=group,
         tags=params.get("tags"),
     )
-    ctx.enqueue(arn, KIND)
     return {"recommenderArn": arn}
 
 

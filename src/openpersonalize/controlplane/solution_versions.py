@@ -70,17 +70,8 @@ def create_version(
         "trainingMode": training_mode,
         "trainingType": training_type,
     }
-    common.create(
-        ctx,
-        kind=KIND,
-        arn=arn,
-        name=arn,  # names need not be unique across versions
-        body=body,
-        status=lifecycle.CREATE_PENDING,
-        under=solution,
-        tags=tags,
-    )
-    ctx.enqueue(arn, KIND)
+    # Names need not be unique across versions: the ARN stands in for the unique name.
+    common.create_job(ctx, kind=KIND, arn=arn, name=arn, body=body, under=solution, tags=tags)
     return arn
 
 
