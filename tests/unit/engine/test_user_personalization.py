@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from openpersonalize.engine.base import History, Model
+from openpersonalize.engine.base import History, Model, TrainingData
 from openpersonalize.engine.evaluate import evaluate, evaluate_model, top_k
 from openpersonalize.engine.metrics import METRIC_KEYS
 from openpersonalize.engine.recipes import user_personalization as up
@@ -180,3 +180,31 @@ def test_degenerate_data(cls: type[Model]) -> None:
         model = cls.train(data, {}, np.random.default_rng(0))
         scores = model.score_users([History.empty(), History.empty(user_idx=0)])
         assert scores.shape == (2, data.n_items) and np.all(np.isfinite(scores))
+
+
+def test_events_config_weights_shape_the_interaction_matrix() -> None:
+    """eventsConfig weights reach the model: a pair keeps its heaviest event's weight."""
+    from openpersonalize.engine.recipes.user_personalization import _user_item_matrix
+
+    data = tiny_weighted_data()
+    matrix = _user_item_matrix(data).toarray()
+    assert matrix[0, 0] == pytest.approx(1.0)  # click (0.2) then purchase (1.0): the purchase
+    assert matrix[0, 1] == pytest.approx(0.2)  # a click only
+    assert matrix[1, 1] == pytest.approx(0.2)
+    assert matrix[1, 0] == 0.0
+
+
+def tiny_weighted_data() -> TrainingData:
+    from openpersonalize.data.vocab import Vocabulary
+
+    return TrainingData(
+        users=Vocabulary(["u0", "u1"]),
+        items=Vocabulary(["i0", "i1"]),
+        user_idx=np.array([0, 0, 0, 1], dtype=np.int64),
+        item_idx=np.array([0, 0, 1, 1], dtype=np.int64),
+        timestamp=np.array([1.0, 2.0, 3.0, 4.0]),
+        event_type=np.array([0, 1, 0, 0], dtype=np.int64),
+        event_types=["click", "purchase"],
+        event_value=np.full(4, np.nan, dtype=np.float32),
+        weight=np.array([0.2, 1.0, 0.2, 0.2], dtype=np.float32),
+    )

@@ -92,17 +92,30 @@ class Blend:
 
 
 def _user_item_matrix(data: TrainingData, cols: IntArray | None = None) -> sp.csr_matrix:
-    """Binary users × items CSR (float32); ``cols`` remaps item indices (-1 drops the item)."""
+    """Users × items CSR (float32); ``cols`` remaps item indices (-1 drops the item).
+
+    A cell is 1 when the user interacted with the item, or, with ``eventsConfig`` weights, the
+    largest weight among the user's events on it (weights are scaled so the largest is 1).
+    """
     item = data.item_idx if cols is None else cols[data.item_idx]
     keep = item >= 0
     n_cols = data.n_items if cols is None else int(cols.max(initial=-1)) + 1
-    m = sp.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (data.user_idx[keep], item[keep])),
-        shape=(data.n_users, max(n_cols, 0)),
-    )
-    m.sum_duplicates()
-    m.data[:] = 1.0
-    return m
+    shape = (data.n_users, max(n_cols, 0))
+    weight = np.asarray(data.weight, dtype=np.float32)[keep]
+    if weight.size == 0 or bool(np.all(weight == 1.0)):
+        m = sp.csr_matrix(
+            (np.ones(int(keep.sum()), dtype=np.float32), (data.user_idx[keep], item[keep])),
+            shape=shape,
+        )
+        m.sum_duplicates()
+        m.data[:] = 1.0
+        return m
+    users, items = data.user_idx[keep], item[keep]
+    order = np.lexsort((weight, items, users))
+    users, items, weight = users[order], items[order], weight[order]
+    last = np.ones(users.shape[0], dtype=bool)  # the heaviest event of each (user, item) pair
+    last[:-1] = (users[1:] != users[:-1]) | (items[1:] != items[:-1])
+    return sp.csr_matrix((weight[last], (users[last], items[last])), shape=shape)
 
 
 def fit_ease(user_items: sp.csr_matrix, l2: float) -> FloatArray:
