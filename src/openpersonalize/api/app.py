@@ -57,13 +57,15 @@ def rest_operation(service: str, name: str) -> Callable[[RestHandler], RestHandl
     return register
 
 
-def async_rest_operation(service: str, name: str) -> Callable[[AsyncRestHandler], AsyncRestHandler]:
-    """Register an async handler; :data:`REST_OPERATIONS` gets a blocking adapter of it for
-    in-process callers on threads (the console's views)."""
+def async_rest_operation(
+    service: str, name: str, *, blocking: RestHandler | None = None
+) -> Callable[[AsyncRestHandler], AsyncRestHandler]:
+    """Register an async handler; :data:`REST_OPERATIONS` gets ``blocking`` (the same operation
+    for in-process callers on threads, such as the console's views), by default an adapter."""
 
     def register(handler: AsyncRestHandler) -> AsyncRestHandler:
         ASYNC_REST_OPERATIONS[(service, name)] = handler
-        REST_OPERATIONS[(service, name)] = _blocking(handler)
+        REST_OPERATIONS[(service, name)] = blocking or _blocking(handler)
         return handler
 
     return register
@@ -249,6 +251,22 @@ class _AsgiEndpoint:
         await self.app(scope, receive, send)
 
 
+class _App(Starlette):
+    """Starlette, with the runtime and events paths answered before its middleware and router:
+    :meth:`Api.rest` handles its own errors, and on the hot path each layer costs time."""
+
+    def __init__(self, rest: ASGIApp, rest_paths: frozenset[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rest = rest
+        self._rest_paths = rest_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self._rest_paths:
+            await self._rest(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(ctx: Context) -> Starlette:
     # Importing registers the runtime and events handlers.
     from openpersonalize.api import rest_handlers  # noqa: F401
@@ -267,6 +285,6 @@ def create_app(ctx: Context) -> Starlette:
 
     routes.extend(console_routes())
     routes.append(Route("/{path:path}", api.not_found, methods=["GET", "POST", "PUT", "DELETE"]))
-    app = Starlette(routes=routes)
+    app = _App(api.rest, frozenset(models.rest_routes()), routes=routes)
     app.state.ctx = ctx
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from openpersonalize.api import attribution
-from openpersonalize.api.app import rest_operation
+from openpersonalize.api.app import async_rest_operation, rest_operation
 from openpersonalize.controlplane.context import Context
 from openpersonalize.serving import recommend
 
@@ -23,9 +23,14 @@ def _issued(ctx: Context, params: dict[str, Any], result: dict[str, Any]) -> dic
     return result
 
 
-@rest_operation(SERVICE, "GetRecommendations")
 def get_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return _issued(ctx, params, recommend.get_recommendations(ctx, params))
+
+
+@async_rest_operation(SERVICE, "GetRecommendations", blocking=get_recommendations)
+async def get_recommendations_async(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """On the event loop: the hot path of the runtime API (no thread hand-off per request)."""
+    return _issued(ctx, params, await recommend.get_recommendations_async(ctx, params))
 
 
 @rest_operation(SERVICE, "GetPersonalizedRanking")

@@ -126,6 +126,11 @@ class Model(ABC):
     realtime: ClassVar[bool] = False
     # Whether scores are returned to clients (softmax-normalised by the caller).
     returns_scores: ClassVar[bool] = False
+    # Whether ``score_users(histories, out=buffer)`` writes the scores into a given C-contiguous
+    # (len(histories), n_items) float32 buffer and returns it. Serving then scores each batch into
+    # one reused buffer (warm in cache, no page faults); other models' scores are copied, as they
+    # may be the model's own arrays.
+    scores_into: ClassVar[bool] = False
 
     def __init__(self, items: Vocabulary, users: Vocabulary) -> None:
         self.items = items

@@ -39,7 +39,7 @@ from openpersonalize.errors import PersonalizeError
 from openpersonalize.jobs import runner
 from openpersonalize.jobs.batch_io import Answer, Line, LineError, answer, open_batch, run_files
 from openpersonalize.jobs.campaigns import ArtifactUnavailable, artifact_path
-from openpersonalize.serving import recommend
+from openpersonalize.serving import ranking, recommend
 from openpersonalize.serving.cache import Deployment, GroupData, serving_cache
 from openpersonalize.store.metadata import Job
 
@@ -131,7 +131,9 @@ class BatchRecommender:
         self.ranking = dep.recipe_type == "PERSONALIZED_RANKING"
         self.rng = np.random.default_rng(zlib.crc32(dep.arn.encode()))
 
-    def request(self, line: Line) -> recommend.Request:
+    def request(self, line: Line) -> recommend.Request | ranking.Plan:
+        """The line's request (personalized ranking) or its ranking plan (the others),
+        resolved now so that errors land on this line."""
         assert line.value is not None
         params = line_params(line.value, self.dep, self.body)
         req = recommend.Request(
@@ -139,16 +141,19 @@ class BatchRecommender:
         )
         if self.ranking:
             recommend.check_ranking(req)
-        else:
-            recommend.check_inputs(self.dep, req.user_id, req.item_id)
-            if int(params["numResults"]) > recommend.MAX_RESULTS:
-                raise LineError(f"numResults must be at most {recommend.MAX_RESULTS}.")
-        _ = req.state  # the history, read now so that errors land on this line
-        return req
+            _ = req.state
+            return req
+        recommend.check_inputs(self.dep, req.user_id, req.item_id)
+        n_results = int(params["numResults"])
+        if n_results > recommend.MAX_RESULTS:
+            raise LineError(f"numResults must be at most {recommend.MAX_RESULTS}.")
+        if self.dep.recipe_type != "RELATED_ITEMS":
+            _ = req.state
+        return ranking.plan(req, n_results, None)
 
     def handle(self, chunk: list[Line]) -> Iterator[Answer]:
         answers: list[Answer | None] = [None] * len(chunk)
-        pending: list[tuple[int, recommend.Request]] = []
+        pending: list[tuple[int, recommend.Request | ranking.Plan]] = []
         for pos, line in enumerate(chunk):
             if line.value is None:
                 answers[pos] = answer(line, None, line.error)
@@ -157,32 +162,48 @@ class BatchRecommender:
                 pending.append((pos, self.request(line)))
             except (LineError, PersonalizeError) as exc:
                 answers[pos] = answer(line, None, _message(exc))
-        reqs = [req for _, req in pending]
-        if self.ranking:
-            matrix = self.dep.model.score_users([r.state.history for r in reqs]) if reqs else None
-        else:
-            scored = recommend.base_scores(reqs)
-        for row, (pos, req) in enumerate(pending):
-            line = chunk[pos]
-            try:
-                if self.ranking:
-                    assert matrix is not None
-                    items = recommend.ranking_input(req, None)
-                    scores = np.array(matrix[row], dtype=np.float32)
-                    entries = recommend.rank_input_list(req, items, scores, None)
-                else:
-                    base, model_scored = scored[row]
-                    n_results = int(req.params["numResults"])
-                    entries = recommend.rank_items(
-                        req, base, model_scored, n_results, None, self.rng
-                    )
-            except (LineError, PersonalizeError) as exc:
-                answers[pos] = answer(line, None, _message(exc))
-                continue
-            answers[pos] = answer(line, output_of(entries))
+        outputs = self._ranked(pending) if self.ranking else self._recommended(pending)
+        for (pos, _), output in zip(pending, outputs, strict=True):
+            if isinstance(output, PersonalizeError):
+                answers[pos] = answer(chunk[pos], None, _message(output))
+            else:
+                answers[pos] = answer(chunk[pos], output)
         for item in answers:
             assert item is not None
             yield item
+
+    def _recommended(
+        self, pending: list[tuple[int, recommend.Request | ranking.Plan]]
+    ) -> list[dict[str, Any] | PersonalizeError]:
+        plans = [p for _, p in pending if isinstance(p, ranking.Plan)]
+        ids = self.dep.model.items.ids
+        out: list[dict[str, Any] | PersonalizeError] = []
+        for chosen in ranking.choose_batch(plans, self.rng):
+            if isinstance(chosen, PersonalizeError):
+                out.append(chosen)
+                continue
+            output: dict[str, Any] = {"recommendedItems": ids(chosen.items.tolist())}
+            if chosen.values is not None and chosen.items.size:
+                output["scores"] = chosen.values.tolist()
+            out.append(output)
+        return out
+
+    def _ranked(
+        self, pending: list[tuple[int, recommend.Request | ranking.Plan]]
+    ) -> list[dict[str, Any] | PersonalizeError]:
+        reqs = [r for _, r in pending if isinstance(r, recommend.Request)]
+        if not reqs:
+            return []
+        matrix = self.dep.model.score_users([r.state.history for r in reqs])
+        out: list[dict[str, Any] | PersonalizeError] = []
+        for row, req in enumerate(reqs):
+            try:
+                items = recommend.ranking_input(req, None)
+                scores = np.array(matrix[row], dtype=np.float32)
+                out.append(output_of(recommend.rank_input_list(req, items, scores, None)))
+            except PersonalizeError as exc:
+                out.append(exc)
+        return out
 
 
 def _message(exc: Exception) -> str:

@@ -25,6 +25,7 @@ from openpersonalize.controlplane.context import Context
 from openpersonalize.jobs import runner
 from openpersonalize.jobs.sources import input_objects
 from openpersonalize.store.objects import ObjectInfo, ObjectStore
+from openpersonalize.wire import jsonbytes
 
 CHUNK_BYTES = 1 << 20
 PROGRESS_SECONDS = 1.0
@@ -96,6 +97,14 @@ def _raw_lines(stream: IO[bytes]) -> Iterator[bytes]:
 
 def parse_line(data: bytes) -> Line | None:
     """One input line; None for a blank line (skipped, as JSON-lines readers do)."""
+    try:
+        value = jsonbytes.loads(data)  # the fast path; the standard library says what is wrong
+    except jsonbytes.JSONDecodeError:
+        pass
+    else:
+        # orjson reads integers beyond 64 bits as floats: lines with floats take the slow path.
+        if isinstance(value, dict) and not any(type(v) is float for v in value.values()):
+            return Line(value, value)
     text = data.decode("utf-8", errors="replace").strip()
     if not text:
         return None
@@ -128,8 +137,11 @@ Answer = tuple[bytes, bool]  # an output line and whether it is an answer (not a
 
 def answer(line: Line, output: dict[str, Any] | None, error: str | None = None) -> Answer:
     record = {"input": line.raw, "output": output if error is None else None, "error": error}
-    data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-    return data, error is None
+    try:
+        data = jsonbytes.dumps(record)
+    except TypeError:  # what only the standard library writes (integers beyond 64 bits)
+        data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    return data + b"\n", error is None
 
 
 class Progress:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,10 @@ class GroupData:
     _views: dict[int, ModelView] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def has_view(self, model: Model) -> bool:
+        view = self._views.get(id(model))
+        return view is not None and view.model is model
+
     def view(self, model: Model) -> ModelView:
         """Item-aligned derived data for ``model`` (built once per model and snapshot)."""
         view = self._views.get(id(model))
@@ -113,6 +117,10 @@ class ModelView:
     history_codes: npt.NDArray[np.int64]  # HistoryTable.item_code -> model item index
     # Keep-masks of filters that depend on item attributes only, by (filter, values, view).
     masks: dict[tuple[Any, ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
+    # Score penalties (0 kept, -inf dropped) of the cached masks, by id(mask): (mask, penalty).
+    penalties: dict[int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def build(cls, model: Model, group: GroupData) -> ModelView:
@@ -297,6 +305,37 @@ class ServingCache:
             model=model,
         )
 
+    def ready(self, params: Mapping[str, Any]) -> bool:
+        """Whether a runtime request with ``params`` resolves from memory alone: its deployment,
+        its dataset group's data and model view, its filters and its event log were all loaded
+        or checked recently enough that resolving it reads and loads nothing. The HTTP server
+        resolves such requests on its event loop, the others on a worker thread."""
+        now = self.clock()
+        margin = 0.9  # not at the very end of a TTL: a check in between would read the store
+        arn = params.get("campaignArn") or params.get("recommenderArn")
+        if not arn:
+            return True  # refused without reading anything
+        entry = self._deployments.get(str(arn))
+        if entry is None or now - entry.checked >= self.row_ttl * margin:
+            return False
+        dep = entry.deployment
+        if dep is None:
+            return True  # a recent error, raised again
+        cached = self._groups.get(dep.dataset_group)
+        if cached is None or now - cached[0] >= self.data_ttl * margin:
+            return False
+        if not cached[1].has_view(dep.model) or not log_open(self.ctx, cached[1]):
+            return False
+        related = dep.recipe_type == "RELATED_ITEMS"
+        filters = [params.get("filterArn")]
+        filters += [p.get("filterArn") for p in params.get("promotions") or []]
+        for filter_arn in filters:
+            if filter_arn:
+                checked = self._filter_checked.get((str(filter_arn), related))
+                if checked is None or now - checked[0] >= self.row_ttl * margin:
+                    return False
+        return True
+
     # -- dataset-group data ----------------------------------------------------------------------
 
     def group(self, group_arn: str) -> GroupData:
@@ -398,6 +437,14 @@ class ServingCache:
         validated = validate(parse(expression), schemas, related_items=related_items)
         self._filters[key] = (expression, validated)
         return validated
+
+
+def log_open(ctx: Context, group: GroupData) -> bool:
+    """Whether the group's real-time event log is open in this process, or absent (reading a
+    user's recent events then costs no I/O beyond a stat)."""
+    arn = group.interactions_arn
+    log = ctx.event_log
+    return arn is None or log.opened(arn) is not None or not log.on_disk(arn)
 
 
 _CACHES: dict[int, tuple[Context, ServingCache]] = {}

@@ -9,8 +9,7 @@ Interactions filters see both as ``(event_type, item_id)`` pairs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import quote
+from collections.abc import Callable
 
 import numpy as np
 
@@ -22,10 +21,28 @@ from openpersonalize.serving.cache import GroupData
 from openpersonalize.store.event_log import LogInUseError, RecentInteraction
 
 
-@dataclass(frozen=True)
 class UserState:
-    history: History  # model item indices, oldest first
-    events: tuple[tuple[str, str], ...]  # (event_type, item_id), oldest first, for filters
+    """A user's history for the model and, built on first use, their events for filters."""
+
+    __slots__ = ("_events", "_names", "history")
+
+    def __init__(
+        self,
+        history: History,
+        events: tuple[tuple[str, str], ...] | None = None,
+        names: Callable[[], tuple[tuple[str, str], ...]] | None = None,
+    ) -> None:
+        self.history = history  # model item indices, oldest first
+        self._events = events
+        self._names = names
+
+    @property
+    def events(self) -> tuple[tuple[str, str], ...]:
+        """``(event_type, item_id)`` of every event, oldest first, items unknown to the model
+        included (Interactions filters and automatic exclusions read them)."""
+        if self._events is None:
+            self._events = self._names() if self._names is not None else ()
+        return self._events
 
 
 def recent_events(ctx: Context, dataset_arn: str | None, user_id: str) -> list[RecentInteraction]:
@@ -36,8 +53,8 @@ def recent_events(ctx: Context, dataset_arn: str | None, user_id: str) -> list[R
     if dataset_arn is None:
         return []
     log = ctx.event_log
-    if dataset_arn not in log.dataset_ids():
-        if not (log.root / quote(dataset_arn, safe="-_.")).is_dir():
+    if log.opened(dataset_arn) is None:
+        if not log.on_disk(dataset_arn):
             return []
         try:
             # Deferred import: ingestion owns how a dataset's log is opened.
@@ -57,34 +74,50 @@ def user_state(
     ctx: Context, group: GroupData, model: Model, user_id: str | None, *, realtime: bool = True
 ) -> UserState:
     """The user's bulk history plus (``realtime``) the events recorded since through PutEvents.
-    Batch jobs pass ``realtime=False``: they use real-time data only after retraining."""
+    Batch jobs pass ``realtime=False``: they use real-time data only after retraining.
+
+    Vectorised over the bulk history (item codes map to model indices through the table's
+    cached code map); the id strings that filters need are built only when they are asked for."""
     if not user_id:
         return UserState(History.empty(), ())
     hist = group.history
     rows = hist.rows(user_id)
     codes = hist.item_code[rows]
-    bulk_ts = hist.timestamp[rows]
-    bulk_types = hist.type_code[rows]
-    type_names = hist.event_types
-    events: list[tuple[float, str, str]] = []
-    item_names = hist.item_ids
-    for code, ts, t in zip(codes.tolist(), bulk_ts.tolist(), bulk_types.tolist(), strict=True):
-        events.append((ts, type_names[t] if t >= 0 else "", item_names.id(code)))
-    recent = recent_events(ctx, group.interactions_arn, user_id) if realtime else []
-    for event in recent:
-        if event.item_id is not None:
-            events.append((event.timestamp, event.event_type, event.item_id))
-    events.sort(key=lambda e: e[0])
-    items = model.items
-    idx = np.fromiter((items.index(e[2]) for e in events), dtype=np.int64, count=len(events))
+    timestamps = hist.timestamp[rows]
+    types = hist.type_code[rows]
+    idx = hist.model_codes(model.items)[codes]
+    recent = []
+    if realtime:
+        recent = [e for e in recent_events(ctx, group.interactions_arn, user_id) if e.item_id]
+    type_names = (*hist.event_types, "")  # type code -1: no EVENT_TYPE column
+    if recent:
+        idx = np.concatenate([idx, model.items.indices([str(e.item_id) for e in recent])])
+        timestamps = np.concatenate([timestamps, [e.timestamp for e in recent]])
+        order = np.argsort(timestamps, kind="stable")  # bulk before real time on equal times
+        idx, timestamps = idx[order], timestamps[order]
+    else:
+        order = None
+
+    def names() -> tuple[tuple[str, str], ...]:
+        item_id = hist.item_ids.id
+        pairs = zip(types.tolist(), codes.tolist(), strict=True)
+        bulk = [(type_names[t], item_id(c)) for t, c in pairs]
+        merged = bulk + [(e.event_type, str(e.item_id)) for e in recent]
+        return tuple(merged if order is None else [merged[i] for i in order.tolist()])
+
     known = idx >= 0
+    events = names() if recent else None
+    if events is not None:
+        event_type = tuple(e[0] for e, k in zip(events, known.tolist(), strict=True) if k)
+    else:
+        event_type = tuple(type_names[t] for t in types[known].tolist())
     history = History(
         item_idx=idx[known],
-        timestamp=np.fromiter((e[0] for e in events), dtype=np.float64, count=len(events))[known],
-        event_type=tuple(e[1] for e, k in zip(events, known.tolist(), strict=True) if k),
+        timestamp=timestamps[known].astype(np.float64, copy=False),
+        event_type=event_type,
         user_idx=model.users.index(user_id),
     )
-    return UserState(history, tuple((e[1], e[2]) for e in events))
+    return UserState(history, events, names)
 
 
 def items_with_event(state: UserState, event_type: str, limit: int = 100) -> list[str]:

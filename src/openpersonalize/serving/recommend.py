@@ -3,10 +3,14 @@
 One request: the deployment's model → the user's history (bulk + just-arrived events) → scores for
 every item → automatic exclusions (domain use cases) → filter mask → top-k → exploration slots →
 promotions → scores (softmax over the candidates), metadata columns. See DESIGN §6.
+
+This module checks and resolves requests; :mod:`.ranking` turns model scores into item lists for
+a batch of requests at once, and :mod:`.batcher` gathers the requests that arrive together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -17,7 +21,7 @@ import numpy.typing as npt
 
 from openpersonalize.controlplane.context import Context
 from openpersonalize.engine.base import Model
-from openpersonalize.errors import InvalidInputException
+from openpersonalize.errors import InvalidInputException, PersonalizeError
 from openpersonalize.filtering import (
     Dataset,
     DictIndex,
@@ -27,24 +31,17 @@ from openpersonalize.filtering import (
     compile_mask,
     row_of,
 )
-from openpersonalize.serving.batcher import batcher
+from openpersonalize.serving import ranking
+from openpersonalize.serving.batcher import Batcher, batcher
 from openpersonalize.serving.cache import (
     Deployment,
     GroupData,
     ModelView,
     ServingCache,
-    exploration_settings,
     serving_cache,
 )
-from openpersonalize.serving.history import UserState, items_with_event, user_state
-from openpersonalize.serving.selection import (
-    EXPLORATION_POOL,
-    exploration_slots,
-    explore,
-    promote,
-    softmax_scores,
-    top_k,
-)
+from openpersonalize.serving.history import UserState, user_state
+from openpersonalize.serving.selection import softmax_scores
 from openpersonalize.serving.tables import take_rows
 
 DEFAULT_RESULTS = 25
@@ -53,15 +50,6 @@ MAX_RESULTS_WITH_METADATA = 50
 MAX_METADATA_COLUMNS = 10
 DEFAULT_ACTIONS = 5
 MAX_ACTIONS = 100
-# The domain use cases that drop what the user already watched / purchased (spec §3.1).
-AUTOMATIC_EXCLUSION = {
-    "aws-vod-because-you-watched-x": "Watch",
-    "aws-vod-more-like-x": "Watch",
-    "aws-vod-top-picks": "Watch",
-    "aws-ecomm-customers-who-viewed-x-also-viewed": "Purchase",
-    "aws-ecomm-recommended-for-you": "Purchase",
-}
-EXCLUSION_DEPTH = 100
 # Domain use cases: (userId required, itemId required).
 DOMAIN_INPUTS = {
     "aws-vod-because-you-watched-x": (True, True),
@@ -72,8 +60,6 @@ DOMAIN_INPUTS = {
     "aws-ecomm-frequently-bought-together": (False, True),
 }
 PROMOTION_TYPES = ("USER_PERSONALIZATION", "POPULAR_ITEMS", "RELATED_ITEMS")
-EXPLORATION_TYPES = ("USER_PERSONALIZATION",)
-V2_RECIPES = ("aws-user-personalization-v2", "aws-personalized-ranking-v2")
 _MASK_CACHE_SIZE = 512
 
 FloatArray = npt.NDArray[np.float32]
@@ -224,7 +210,6 @@ class Request:
                 f"Filter {filter_arn} filters {', '.join(sorted(targets))}; item "
                 "recommendations need an ItemID filter."
             )
-        bound = bind(validated, values)
         static = not (
             validated.uses_current_item
             or validated.uses_current_user
@@ -233,10 +218,10 @@ class Request:
         key = None
         if static:
             key = (filter_arn, tuple(sorted((values or {}).items())), id(self.view))
-            masks = self.view_masks()
-            cached = masks.get(key)
+            cached = self.view_masks().get(key)
             if cached is not None:
-                return cached
+                return cached  # bound and compiled before for these values
+        bound = bind(validated, values)
         data = FilterData(
             n_candidates=len(self.model.items),
             attributes=self.view.items.columns,
@@ -268,57 +253,10 @@ def _writable(scores: npt.NDArray[Any]) -> FloatArray:
     return np.array(scores, dtype=np.float32, copy=True).reshape(-1)
 
 
-def base_scores(reqs: Sequence[Request]) -> list[tuple[FloatArray, bool]]:
-    """Per request (all of one deployment): scores of every model item and whether they are
-    model scores (False: popularity). One model call for the whole batch."""
-    if not reqs:
-        return []
-    model, dep, view = reqs[0].model, reqs[0].dep, reqs[0].view
-    if dep.recipe_type == "RELATED_ITEMS":
-        idx = np.asarray(
-            [model.items.index(r.item_id) if r.item_id else -1 for r in reqs], dtype=np.int64
-        )
-        known = np.flatnonzero(idx >= 0)
-        related = model.score_related(idx[known]) if known.size else None
-        out: list[tuple[FloatArray, bool]] = []
-        for row, i in enumerate(idx.tolist()):
-            if i < 0:
-                # An item the model never saw: popular items instead (spec §2.2).
-                out.append((_writable(view.popularity), False))
-                continue
-            assert related is not None
-            scores = _writable(related[int(np.searchsorted(known, row))])
-            scores[i] = -np.inf
-            out.append((scores, True))
-        return out
-    try:
-        matrix = model.score_users([r.state.history for r in reqs])
-    except NotImplementedError:
-        return [(_writable(view.popularity), False) for _ in reqs]
-    return [(_writable(matrix[row]), True) for row in range(len(reqs))]
-
-
-def _base_scores(req: Request) -> tuple[FloatArray, bool]:
-    """One real-time request's :func:`base_scores`, scored together with the requests for the
-    same model that arrive meanwhile (:mod:`openpersonalize.serving.batcher`)."""
-    if req.dep.recipe_type != "RELATED_ITEMS":
-        _ = req.state  # the history, read on the request's own thread (its errors stay its own)
-    return batcher(req.view, "base", base_scores).submit(req)
-
-
 def _user_scores(reqs: Sequence[Request]) -> list[FloatArray]:
     """Each request's model scores of every item, (n_items,) float32, one model call."""
     matrix = reqs[0].model.score_users([r.state.history for r in reqs])
     return [_writable(matrix[row]) for row in range(len(reqs))]
-
-
-def _exclude_seen(req: Request, scores: FloatArray) -> None:
-    event_type = AUTOMATIC_EXCLUSION.get(req.dep.recipe_name)
-    if event_type is None or not req.user_id:
-        return
-    seen = items_with_event(req.state, event_type, EXCLUSION_DEPTH)
-    idx = req.model.items.indices(seen)
-    scores[idx[idx >= 0]] = -np.inf
 
 
 _RNG = threading.local()
@@ -332,29 +270,6 @@ def _rng() -> np.random.Generator:
     return rng
 
 
-def _exploration_eligible(view: ModelView, cutoff: float) -> BoolArray:
-    """Items young enough to explore (bool (n_items,)), computed once per view and cut-off."""
-    key = ("exploration-eligible", cutoff)
-    eligible = view.masks.get(key)
-    if eligible is None:
-        age = view.latest_timestamp - view.creation
-        eligible = np.isnan(age) | (age <= cutoff)
-        eligible.setflags(write=False)
-        view.masks[key] = eligible
-    return eligible
-
-
-def get_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
-    req = Request(ctx, params)
-    check_inputs(req.dep, req.user_id, req.item_id)
-    columns = _metadata_columns(req.dep, req.group, params)
-    n_results = _num_results(params, columns is not None)
-    check_promotions(req)
-    base, model_scored = _base_scores(req)
-    item_list = rank_items(req, base, model_scored, n_results, columns, _rng())
-    return {"itemList": item_list, "recommendationId": recommendation_id()}
-
-
 def check_promotions(req: Request) -> None:
     promotions = req.params.get("promotions") or []
     if len(promotions) > 1:
@@ -363,86 +278,48 @@ def check_promotions(req: Request) -> None:
         raise InvalidInputException(f"Promotions are not supported for {req.dep.recipe_name}.")
 
 
-def rank_items(
-    req: Request,
-    base: FloatArray,
-    model_scored: bool,
-    n_results: int,
-    columns: list[str] | None,
-    rng: np.random.Generator,
-) -> list[dict[str, Any]]:
-    """Everything after scoring, shared by GetRecommendations and batch inference: automatic
-    exclusions → filter mask → promotions → top-k → exploration → scores, metadata.
+def recommendation_plan(ctx: Context, params: Mapping[str, Any]) -> ranking.Plan:
+    """A GetRecommendations request checked and resolved (deployment, history, filter masks)."""
+    req = Request(ctx, params)
+    check_inputs(req.dep, req.user_id, req.item_id)
+    columns = _metadata_columns(req.dep, req.group, params)
+    n_results = _num_results(params, columns is not None)
+    check_promotions(req)
+    if req.dep.recipe_type != "RELATED_ITEMS":
+        _ = req.state  # the history, read on the request's own thread (its errors stay its own)
+    return ranking.plan(req, n_results, columns)
 
-    ``base``: (n_items,) float32 scores of every model item (modified in place)."""
-    dep, model, params = req.dep, req.model, req.params
-    promotions = params.get("promotions") or []
-    _exclude_seen(req, base)
-    scores = base
-    if params.get("filterArn"):
-        mask = req.item_mask(str(params["filterArn"]), params.get("filterValues"))
-        scores = np.where(mask, base, np.float32(-np.inf)).astype(np.float32, copy=False)
 
-    promoted = np.zeros(0, dtype=np.int64)
-    promotion_name: str | None = None
-    if promotions:
-        promotion = promotions[0]
-        promotion_name = str(promotion.get("name") or "")
-        if not promotion.get("filterArn"):
-            raise InvalidInputException("A promotion needs a filterArn.")
-        percent = int(promotion.get("percentPromotedItems", 0))
-        if not 1 <= percent <= 100:
-            raise InvalidInputException("percentPromotedItems must be between 1 and 100.")
-        n_promoted = min(n_results, max(1, int(n_results * percent / 100 + 0.5)))
-        promo_mask = req.item_mask(str(promotion["filterArn"]), promotion.get("filterValues"))
-        promoted = top_k(np.where(promo_mask, base, np.float32(-np.inf)), n_promoted)
-        if n_results == 0:
-            promoted = promoted[:0]
-        scores = scores.copy() if scores is base else scores
-        scores[promoted] = -np.inf  # never twice in one list
+def _rank(plans: Sequence[ranking.Plan]) -> list[list[dict[str, Any]] | PersonalizeError]:
+    return ranking.rank_batch(plans, _rng())
 
-    n_regular = n_results - promoted.size
-    explored: set[int] = set()
-    weight, cutoff = exploration_settings(dep.config)
-    if (
-        weight > 0
-        and dep.recipe_type in EXPLORATION_TYPES
-        and model_scored
-        and n_regular > 0
-        and np.isfinite(req.view.latest_timestamp)
-    ):
-        # Deeper than the list, so that explore() finds its pool without another scan.
-        depth = n_regular + 4 * EXPLORATION_POOL * exploration_slots(n_regular, weight)
-        ranked = top_k(scores, depth)
-        eligible = _exploration_eligible(req.view, cutoff)
-        ranked, explored = explore(ranked, scores, eligible, n_regular, weight, rng)
+
+def _recommendations(
+    plan: ranking.Plan,
+) -> Batcher[ranking.Plan, list[dict[str, Any]] | PersonalizeError]:
+    """The batcher that ranks ``plan`` together with the requests for the same model that
+    arrive meanwhile (:mod:`openpersonalize.serving.batcher`)."""
+    return batcher(plan.req.view, "recommend/" + plan.req.dep.recipe_type, _rank)
+
+
+def get_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
+    plan = recommendation_plan(ctx, params)
+    item_list = _recommendations(plan).submit(plan)
+    assert not isinstance(item_list, PersonalizeError)
+    return {"itemList": item_list, "recommendationId": recommendation_id()}
+
+
+async def get_recommendations_async(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`get_recommendations` for the event loop. A request whose deployment, data and
+    filters are in memory is resolved on the loop itself (no thread hand-off); one that needs a
+    load or a refresh first is resolved on a worker thread, so that the loop never waits on I/O."""
+    if serving_cache(ctx).ready(params):
+        plan = recommendation_plan(ctx, params)
     else:
-        ranked = top_k(scores, n_regular)
-    final, promoted_set = promote(ranked, promoted, n_results, rng)
-
-    with_scores = model_scored and type(model).returns_scores and dep.kind != "recommender"
-    values = softmax_scores(scores, final) if with_scores else None
-    if values is not None and promoted.size:
-        # Promoted items are outside the filtered candidates; score them against the base set.
-        promo_values = softmax_scores(base, final)
-        values = np.where([int(i) in promoted_set for i in final], promo_values, values)
-    v2 = dep.recipe_name in V2_RECIPES
-    items = model.items
-    item_list: list[dict[str, Any]] = []
-    for pos, idx in enumerate(final.tolist()):
-        entry: dict[str, Any] = {"itemId": items.id(idx)}
-        if values is not None:
-            entry["score"] = float(values[pos])
-        if idx in promoted_set:
-            entry["promotionName"] = promotion_name
-            if v2:
-                entry["reason"] = ["Promoted item"]
-        elif idx in explored and v2:
-            entry["reason"] = ["Exploration"]
-        if columns is not None:
-            entry["metadata"] = req.metadata(entry["itemId"], columns)
-        item_list.append(entry)
-    return item_list
+        plan = await asyncio.to_thread(recommendation_plan, ctx, params)
+    item_list = await _recommendations(plan).submit_async(plan)
+    assert not isinstance(item_list, PersonalizeError)
+    return {"itemList": item_list, "recommendationId": recommendation_id()}
 
 
 def get_personalized_ranking(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:

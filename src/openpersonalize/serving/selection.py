@@ -39,6 +39,86 @@ def top_k(scores: FloatArray, k: int) -> IntArray:
     return order[np.isfinite(scores[order])].astype(np.int64)
 
 
+def top_k_rows(scores: npt.NDArray[np.float32], k: int) -> list[IntArray]:
+    """:func:`top_k` of every row of ``scores`` ((m, n) float32), computed for the whole batch.
+
+    The items of a row are dealt into ``g`` groups (item ``i`` into group ``i mod g``). The k-th
+    largest group maximum ``t`` has k items at or above it, so every item of the top k (ties
+    included) lies in a group whose maximum is ``>= t``. The group maxima are one elementwise
+    pass over the batch; only the groups that reach ``t`` (about k per row) are searched. Rows
+    with fewer than k finite groups fall back to :func:`top_k`. Same results as :func:`top_k`,
+    ties to the lower index."""
+    m, n = scores.shape
+    if k <= 0 or n == 0 or m == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in range(m)]
+    # Group size: the maxima cost the same for any size; larger groups mean fewer maxima to
+    # select from but more items to search in each group that reaches the threshold.
+    size = min(64, int(np.sqrt(n / k)), n // (4 * k))
+    if size < 2:
+        return [top_k(scores[row], k) for row in range(m)]
+    groups = n // size
+    full = groups * size
+    dealt = scores[:, :full].reshape(m, size, groups)  # [row, j, g] is item j * groups + g
+    maxima = dealt.max(axis=1)
+    tail = n - full
+    if tail:
+        maxima = np.concatenate([maxima, scores[:, full:].max(axis=1, keepdims=True)], axis=1)
+    width = maxima.shape[1]
+    kth = np.partition(maxima, width - k, axis=1)[:, width - k]
+    exact = np.isfinite(kth)
+    kth = np.where(exact, kth, np.float32(np.inf)).astype(np.float32)
+    hot = np.flatnonzero(maxima >= kth[:, None])
+    hot_rows, hot_groups = np.divmod(hot, width)
+    inner = hot_groups < groups
+    rows_in, groups_in = hot_rows[inner], hot_groups[inner]
+    candidates = dealt[rows_in, :, groups_in]  # (hot groups, size)
+    where = np.flatnonzero(candidates >= kth[rows_in][:, None])
+    which, j = np.divmod(where, size)
+    rows = rows_in[which]
+    cols = j * groups + groups_in[which]
+    if tail:
+        tail_rows = hot_rows[~inner]
+        part = scores[tail_rows, full:]
+        where = np.flatnonzero(part >= kth[tail_rows][:, None])
+        which, offset = np.divmod(where, tail)
+        rows = np.concatenate([rows, tail_rows[which]])
+        cols = np.concatenate([cols, full + offset])
+    values = scores[rows, cols]
+    order = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    starts = np.searchsorted(rows, np.arange(m + 1))
+    out: list[IntArray] = []
+    for row in range(m):
+        if not exact[row]:
+            out.append(top_k(scores[row], k))
+            continue
+        lo, hi = int(starts[row]), int(starts[row + 1])
+        hi = min(hi, lo + k)
+        picked = cols[lo:hi]
+        out.append(picked[np.isfinite(values[lo:hi])].astype(np.int64, copy=False))
+    return out
+
+
+def softmax_normalisers(
+    scores: npt.NDArray[np.float32], tops: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float64]:
+    """``Σ exp(s - top)`` of every row of ``scores`` ((m, n) float32, ``-inf`` = not a
+    candidate) with ``tops`` (m,) its largest finite score: the denominators of
+    :func:`softmax_scores`, a few rows at a time so that each pass stays in cache. A row that
+    holds ``+inf`` or NaN gets a non-finite value (its caller takes :func:`softmax_scores`)."""
+    m, n = scores.shape
+    out = np.empty(m, dtype=np.float64)
+    step = max(1, (1 << 17) // max(n, 1))
+    shifted = np.empty((min(step, m), n), dtype=np.float32)
+    for lo in range(0, m, step):
+        hi = min(m, lo + step)
+        part = shifted[: hi - lo]
+        np.subtract(scores[lo:hi], tops[lo:hi, None], out=part)
+        np.exp(part, out=part)
+        out[lo:hi] = part.sum(axis=1, dtype=np.float64)
+    return out
+
+
 def softmax_scores(scores: FloatArray, chosen: IntArray) -> npt.NDArray[np.float64]:
     """``exp(s_j) / Σ exp(s)`` over the finite scores (the candidates), for the ``chosen`` items.
 
@@ -106,7 +186,7 @@ def explore(
             return exploit, set()
         pool_size = min(pool.size, want)
         pool = top_k(np.where(pool_mask, scores, -np.inf).astype(np.float32), pool_size)
-    picked = rng.choice(pool, size=min(slots, pool.size), replace=False)
+    picked = pool[rng.permutation(pool.size)[: min(slots, pool.size)]]
     picked = picked[np.lexsort((picked, -scores[picked]))]
     keep = exploit[: max(n_results - picked.size, 0)]
     total = keep.size + picked.size

@@ -39,6 +39,7 @@ import json
 import os
 import struct
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -61,6 +62,7 @@ ToTable = Callable[[Sequence[Record]], pa.Table]
 _HEADER = struct.Struct("<II")
 _MAX_FRAME = 64 * 1024 * 1024
 _COMPACT_CHUNK_RECORDS = 200_000
+ABSENT_TTL = 1.0  # seconds a missing log folder is not looked for again (EventLog.on_disk)
 
 _UPSERT_KEYS: dict[str, str | None] = {
     "INTERACTIONS": None,
@@ -620,6 +622,7 @@ class EventLog:
         self.records = records
         self.rotate_bytes = rotate_bytes
         self._logs: dict[str, DatasetLog] = {}
+        self._absent: dict[str, float] = {}  # dataset id -> when its folder was found missing
         self._guard = threading.Lock()
         self._stop = threading.Event()
         self._compactor: threading.Thread | None = None
@@ -651,6 +654,22 @@ class EventLog:
         """The dataset's log if this process has opened it already (never opens: no I/O)."""
         with self._guard:
             return self._logs.get(dataset_id)
+
+    def on_disk(self, dataset_id: str) -> bool:
+        """Whether the dataset has a log folder (written by this process or an earlier one).
+        A folder found missing is not looked for again for :data:`ABSENT_TTL` seconds (serving
+        asks on every request); opening the log in this process ends that at once."""
+        if dataset_id in self._logs:
+            return True
+        now = time.monotonic()
+        checked = self._absent.get(dataset_id)
+        if checked is not None and now - checked < ABSENT_TTL:
+            return False
+        if self._folder(dataset_id).is_dir():
+            self._absent.pop(dataset_id, None)
+            return True
+        self._absent[dataset_id] = now
+        return False
 
     def append(self, dataset_id: str, records: Iterable[Record]) -> AppendResult:
         return self.open(dataset_id).append(records)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -66,10 +68,47 @@ def test_one_failure_stays_with_its_request() -> None:
         b.submit(-1)
     assert b.submit(2) == 2
     # A shared call that fails: each request is scored alone, only the bad one fails.
-    entries: list[_Entry[int, int]] = [_Entry(1), _Entry(-1), _Entry(2)]
-    b._queue.extend(entries)
-    b._busy = True
-    b._run()
-    assert [e.result for e in entries] == [1, None, 2]
-    assert isinstance(entries[1].error, ValueError)
-    assert all(e.done.is_set() for e in entries) and not b._busy
+    entries: list[_Entry[int]] = [_Entry(1), _Entry(-1), _Entry(2)]
+    b._run(entries)
+    assert [e.result for e in entries[::2]] == [1, 2]
+    assert isinstance(entries[1].result, ValueError)
+    assert all(e.done is not None and e.done.is_set() for e in entries)
+
+
+def test_an_exception_as_output_is_raised_to_its_request_alone() -> None:
+    def score(reqs: Sequence[int]) -> list[int | BaseException]:
+        return [KeyError(r) if r < 0 else r for r in reqs]
+
+    b: Batcher[int, int] = Batcher(score)
+    with pytest.raises(KeyError):
+        b.submit(-5)
+    assert b.submit(5) == 5
+
+
+def test_async_requests_share_a_call_and_wake_the_loop_once_per_batch() -> None:
+    calls: list[list[int]] = []
+
+    def score(reqs: Sequence[int]) -> list[int | BaseException]:
+        calls.append(list(reqs))
+        return [ValueError("odd") if r % 2 else r * 10 for r in reqs]
+
+    b: Batcher[int, int] = Batcher(score, max_batch=8)
+
+    async def main() -> list[int | BaseException]:
+        return await asyncio.gather(*(b.submit_async(r) for r in range(6)), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert [r for r in results if not isinstance(r, BaseException)] == [0, 20, 40]
+    assert all(isinstance(results[r], ValueError) for r in (1, 3, 5))
+    assert sorted(r for c in calls for r in c) == list(range(6))
+    assert len(calls) <= 2  # the first alone (the scorer was idle), the rest together
+
+
+def test_an_idle_scorer_ends_and_a_new_request_starts_another() -> None:
+    b: Batcher[int, int] = Batcher(lambda reqs: list(reqs), idle_seconds=0.01)
+    assert b.submit(1) == 1
+    deadline = time.monotonic() + 5
+    while b._running and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert not b._running
+    assert b.submit(2) == 2

@@ -12,8 +12,10 @@ from openpersonalize.serving.selection import (
     explore,
     merge_at,
     promote,
+    softmax_normalisers,
     softmax_scores,
     top_k,
+    top_k_rows,
 )
 
 
@@ -31,6 +33,45 @@ def reference_top_k(scores: np.ndarray, k: int) -> list[int]:
 def test_top_k_matches_a_sort(values: list[float], k: int) -> None:
     scores = np.asarray(values, dtype=np.float32)
     assert top_k(scores, k).tolist() == reference_top_k(scores, k)
+
+
+@given(
+    st.integers(1, 4),
+    st.integers(1, 3000),
+    st.integers(1, 40),
+    st.sampled_from(["unique", "ties", "filtered", "mostly-inf"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_top_k_rows_equals_top_k_per_row(m: int, n: int, k: int, kind: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    if kind == "ties":
+        scores = rng.integers(0, 4, size=(m, n)).astype(np.float32)
+    else:
+        scores = rng.standard_normal((m, n)).astype(np.float32)
+    if kind == "filtered":
+        scores[rng.random((m, n)) < 0.7] = -np.inf
+    if kind == "mostly-inf":
+        scores[rng.random((m, n)) < 0.999] = -np.inf
+    rows = top_k_rows(scores, k)
+    assert [r.tolist() for r in rows] == [top_k(scores[i], k).tolist() for i in range(m)]
+
+
+def test_softmax_normalisers_give_softmax_scores() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((5, 20_000)).astype(np.float32) * 4
+    scores[1, rng.random(20_000) < 0.5] = -np.inf
+    scores[2, 7] = np.inf  # not usable: the exact path
+    chosen = [top_k(scores[r], 10) for r in range(5)]
+    tops = np.array([scores[r, c[0]] for r, c in enumerate(chosen)], dtype=np.float32)
+    denominators = softmax_normalisers(scores, tops)
+    assert not np.isfinite(denominators[2])
+    for r in range(5):
+        expected = softmax_scores(scores[r], chosen[r])
+        if r == 2:
+            continue  # +inf in the row: the caller takes softmax_scores
+        picked = scores[r, chosen[r]].astype(np.float64)
+        got = np.exp(picked - float(tops[r])) / denominators[r]
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
 def test_softmax_is_over_the_finite_candidates() -> None:
