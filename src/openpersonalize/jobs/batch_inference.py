@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from openpersonalize.controlplane import catalog, lifecycle
 from openpersonalize.controlplane.context import Context
@@ -45,6 +46,8 @@ from openpersonalize.store.metadata import Job
 
 KIND = "batch-inference-job"
 CHUNK_LINES = 512
+# Chunks answered at once: the numeric half of the work runs in parallel on the 2 cores.
+THREADS = 2
 MAX_INPUT_LIST = recommend.MAX_RESULTS
 
 
@@ -129,7 +132,7 @@ class BatchRecommender:
     def __init__(self, ctx: Context, dep: Deployment, group: GroupData, body: Mapping[str, Any]):
         self.ctx, self.dep, self.group, self.body = ctx, dep, group, body
         self.ranking = dep.recipe_type == "PERSONALIZED_RANKING"
-        self.rng = np.random.default_rng(zlib.crc32(dep.arn.encode()))
+        self.seed = zlib.crc32(dep.arn.encode())
 
     def request(self, line: Line) -> recommend.Request | ranking.Plan:
         """The line's request (personalized ranking) or its ranking plan (the others),
@@ -178,7 +181,7 @@ class BatchRecommender:
         plans = [p for _, p in pending if isinstance(p, ranking.Plan)]
         ids = self.dep.model.items.ids
         out: list[dict[str, Any] | PersonalizeError] = []
-        for chosen in ranking.choose_batch(plans, self.rng):
+        for chosen in ranking.choose_batch(plans, self._rng(plans)):
             if isinstance(chosen, PersonalizeError):
                 out.append(chosen)
                 continue
@@ -187,6 +190,12 @@ class BatchRecommender:
                 output["scores"] = chosen.values.tolist()
             out.append(output)
         return out
+
+    def _rng(self, plans: list[ranking.Plan]) -> np.random.Generator:
+        """Exploration's draws for one chunk: seeded by the job and the chunk's first user, so
+        that a job's output does not depend on which thread answered which chunk."""
+        first = (plans[0].req.user_id or plans[0].req.item_id) if plans else None
+        return np.random.default_rng([self.seed, zlib.crc32(str(first).encode())])
 
     def _ranked(
         self, pending: list[tuple[int, recommend.Request | ranking.Plan]]
@@ -222,5 +231,6 @@ def run_batch_inference(ctx: Context, job: Job) -> None:
     group = serving_cache(ctx).group(dep.dataset_group)
     batch = open_batch(ctx, body)
     recommender = BatchRecommender(ctx, dep, group, body)
-    progress = run_files(ctx, job.arn, batch, CHUNK_LINES, recommender.handle)
+    with threadpool_limits(limits=1, user_api="blas"):  # the chunks' threads share the cores
+        progress = run_files(ctx, job.arn, batch, CHUNK_LINES, recommender.handle, threads=THREADS)
     ctx.store.update(job.arn, status=lifecycle.ACTIVE, body={"progress": progress.as_json()})

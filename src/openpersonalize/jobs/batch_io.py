@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO, Any
@@ -185,6 +187,25 @@ class Progress:
 ChunkHandler = Callable[[list[Line]], Iterable[Answer]]
 
 
+def _answered(
+    handle: ChunkHandler, chunks: Iterable[list[Line]], threads: int
+) -> Iterator[list[Answer]]:
+    """Each chunk's answers, in input order. With ``threads`` > 1 the chunks are answered on
+    that many threads (the numeric work releases the GIL), a few chunks ahead of the writer."""
+    if threads <= 1:
+        for chunk in chunks:
+            yield list(handle(chunk))
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="batch") as pool:
+        pending: deque[Future[list[Answer]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(lambda c: list(handle(c)), chunk))
+            if len(pending) > 2 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def run_files(
     ctx: Context,
     arn: str,
@@ -192,11 +213,13 @@ def run_files(
     chunk_lines: int,
     handle: ChunkHandler,
     check_file: Callable[[ObjectInfo, list[Line]], None] | None = None,
+    threads: int = 1,
 ) -> Progress:
     """Stream every input file through ``handle`` (one chunk of lines → output lines).
 
     ``check_file``: when given, the whole file's lines are read first and passed to it (batch
-    segment jobs check their per-file query limits before answering any line)."""
+    segment jobs check their per-file query limits before answering any line). ``threads``:
+    chunks answered in parallel (``handle`` must then be thread-safe)."""
     progress = Progress(ctx, arn, len(batch.objects))
     progress.save(force=True)
     for obj in batch.objects:
@@ -207,10 +230,10 @@ def run_files(
                 check_file(obj, every)
                 chunks = [every[i : i + chunk_lines] for i in range(0, len(every), chunk_lines)]
             with batch.output.open_write(batch.output_key(obj)) as out:
-                for chunk in chunks:
+                for answers in _answered(handle, chunks, threads):
                     written = 0
                     failed = 0
-                    for data, ok in handle(chunk):
+                    for data, ok in answers:
                         out.write(data)
                         written += 1
                         failed += not ok
