@@ -210,3 +210,47 @@ def test_update_switches_only_when_active(world: World) -> None:
         time.sleep(0.02)
     assert cache.deployment(arn).recipe_name == "aws-trending-now"
     assert np.all([len(recs(world, campaignArn=arn)) == 25])
+
+
+def test_a_batch_answers_each_request_as_it_would_alone(world: World, up: str) -> None:
+    """rank_batch over requests with different users, filters, promotions and list lengths
+    gives each one what it gets alone (exploration off: no random draws). Scores agree to float32
+    rounding: BLAS sums a batch's products in another order than one user's."""
+    from openpersonalize.serving import ranking
+
+    config = {"itemExplorationConfig": {"explorationWeight": "0"}}
+    quiet = world.campaign(
+        world.version("aws-user-personalization", "up-batch"), "batch", campaignConfig=config
+    )
+    genre_filter = world.filter("batch-genre", "INCLUDE ItemID WHERE Items.GENRE IN ($G)")
+    promo = world.filter("batch-horror", 'INCLUDE ItemID WHERE Items.GENRE IN ("horror")')
+    params: list[dict[str, Any]] = [
+        {"campaignArn": quiet, "userId": "u1"},
+        {"campaignArn": quiet, "userId": "u2", "numResults": 3},
+        {"campaignArn": quiet, "userId": "nobody"},
+        {
+            "campaignArn": quiet,
+            "userId": "u3",
+            "filterArn": genre_filter,
+            "filterValues": {"G": '"comedy"'},
+        },
+        {
+            "campaignArn": quiet,
+            "userId": "u4",
+            "numResults": 8,
+            "promotions": [{"name": "p", "percentPromotedItems": 25, "filterArn": promo}],
+        },
+    ]
+    plans = [recommend.recommendation_plan(world.ctx, p) for p in params]
+    together = ranking.rank_batch(plans, np.random.default_rng(0))
+    for plan, got in zip(plans, together, strict=True):
+        alone = ranking.rank_batch([plan], np.random.default_rng(0))[0]
+        assert not isinstance(got, Exception) and not isinstance(alone, Exception)
+        if plan.promotion is None:  # promoted positions are drawn at random
+            assert ids(got) == ids(alone)
+            assert [i["score"] for i in got] == pytest.approx([i["score"] for i in alone], 1e-5)
+        else:
+            assert sorted(ids(got)) == sorted(ids(alone))
+    assert [len(g) for g in together if isinstance(g, list)][1::3] == [3, 8]
+    promoted = [i for i in together[4] if isinstance(i, dict) and "promotionName" in i]
+    assert len(promoted) == 2
