@@ -4,6 +4,8 @@ on failure, shows the operation's own error code and message next to the input t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from starlette.responses import Response
@@ -26,33 +28,64 @@ FILTER_EXAMPLES = (
 )
 
 
-class FormErrors:
-    """The error of a submission: shown at the top, and beside ``field`` when it names one."""
+class _FieldError(Exception):
+    """A submission error that belongs beside one input, whatever its message says."""
 
-    def __init__(self) -> None:
-        self.error: PersonalizeError | None = None
-        self.field: str | None = None
-
-    def set(self, error: PersonalizeError, field: str | None = None) -> None:
+    def __init__(self, error: PersonalizeError, field: str) -> None:
+        super().__init__(error.message)
         self.error = error
         self.field = field
 
-    @property
-    def status(self) -> int:
-        return 400 if self.error else 200
+
+@contextmanager
+def _blame(field: str) -> Iterator[None]:
+    """Errors raised inside are shown beside ``field``."""
+    try:
+        yield
+    except PersonalizeError as exc:
+        raise _FieldError(exc, field) from exc
 
 
-def _form(req: Req, template: str, tree: GroupTree, errors: FormErrors, **context: Any) -> Response:
+def _no_field(error: PersonalizeError) -> str | None:
+    return None
+
+
+def _create_form(
+    req: Req,
+    tree: GroupTree,
+    template: str,
+    *,
+    title: str,
+    defaults: dict[str, str],
+    submit: Callable[[], Response],
+    error_field: Callable[[PersonalizeError], str | None] = _no_field,
+    **context: Any,
+) -> Response:
+    """A create page. GET: the form filled with ``defaults``. POST: ``submit`` calls the operation
+    and redirects; when it fails, the form comes back with the input kept and the error beside the
+    field that ``_blame`` or ``error_field`` names."""
+    error: PersonalizeError | None = None
+    field: str | None = None
+    values = defaults
+    if req.method == "POST":
+        values = dict(req.form)
+        try:
+            return submit()
+        except _FieldError as blamed:
+            error, field = blamed.error, blamed.field
+        except PersonalizeError as exc:
+            error, field = exc, error_field(exc)
     return render(
         req,
         template,
-        errors.status,
+        400 if error else 200,
         tree=tree,
-        error=errors.error,
-        error_field=errors.field,
-        values=context.pop("values", req.form),
+        error=error,
+        error_field=field,
+        values=values,
         current_group=tree.name,
         section="overview",
+        title=title,
         **context,
     )
 
@@ -139,46 +172,38 @@ def create_dataset(req: Req) -> Response:
         for s in ops.list_all(req.ctx, "ListSchemas", "schemas")
         if (s.get("domain") or None) == tree.domain
     ]
-    errors = FormErrors()
-    values = dict(req.form)
-    if req.method == "POST":
-        try:
-            if req.field("schemaSource") == "existing":
-                schema_arn = req.field("schemaArn")
-            else:
-                try:
-                    schema_arn = _schema_arn(
-                        req.ctx, req.field("schemaName"), req.form.get("schema", ""), tree.domain
-                    )
-                except PersonalizeError as exc:
-                    errors.set(exc, "schema")
-                    raise
-            params = {
-                "name": req.field("name"),
-                "schemaArn": schema_arn,
-                "datasetGroupArn": tree.arn,
-                "datasetType": WIRE_TYPE[dataset_type],
-            }
-            ops.call(req.ctx, "CreateDataset", params)
-            return redirect(group_path(tree.arn), f"{dataset_type} dataset created.")
-        except PersonalizeError as exc:
-            if errors.error is None:
-                errors.set(exc, "schema" if "schema" in exc.message.lower() else None)
-    else:
-        values = {
+
+    def submit() -> Response:
+        if req.field("schemaSource") == "existing":
+            schema_arn = req.field("schemaArn")
+        else:
+            with _blame("schema"):
+                schema_arn = _schema_arn(
+                    req.ctx, req.field("schemaName"), req.form.get("schema", ""), tree.domain
+                )
+        params = {
+            "name": req.field("name"),
+            "schemaArn": schema_arn,
+            "datasetGroupArn": tree.arn,
+            "datasetType": WIRE_TYPE[dataset_type],
+        }
+        ops.call(req.ctx, "CreateDataset", params)
+        return redirect(group_path(tree.arn), f"{dataset_type} dataset created.")
+
+    return _create_form(
+        req,
+        tree,
+        "dataset_create.html",
+        title="Create dataset",
+        defaults={
             "datasetType": dataset_type,
             "name": f"{tree.name}-{dataset_type.lower()}",
             "schemaName": f"{tree.name}-{dataset_type.lower()}-schema",
             "schema": schema_template(tree.domain, dataset_type),
             "schemaSource": "new",
-        }
-    return _form(
-        req,
-        "dataset_create.html",
-        tree,
-        errors,
-        title="Create dataset",
-        values=values,
+        },
+        submit=submit,
+        error_field=lambda exc: "schema" if "schema" in exc.message.lower() else None,
         dataset_types=DATASET_TYPES,
         schemas=schemas,
         templates={t: schema_template(tree.domain, t) for t in DATASET_TYPES},
@@ -187,33 +212,31 @@ def create_dataset(req: Req) -> Response:
 
 def create_import_job(req: Req) -> Response:
     tree = load_group(req.ctx, group_arn_of(req))
-    errors = FormErrors()
-    values = dict(req.form)
-    if req.method == "POST":
-        try:
-            ops.call(
-                req.ctx,
-                "CreateDatasetImportJob",
-                {
-                    "jobName": req.field("jobName"),
-                    "datasetArn": req.field("datasetArn"),
-                    "dataSource": {"dataLocation": req.field("dataLocation")},
-                    "importMode": req.field("importMode", "FULL"),
-                    "roleArn": req.field("roleArn") or None,
-                },
-            )
-            return redirect(group_path(tree.arn), "Import job created.")
-        except PersonalizeError as exc:
-            field = "dataLocation" if "location" in exc.message.lower() else None
-            errors.set(exc, field)
-    else:
-        dataset = req.query.get("dataset", "")
-        values = {
-            "datasetArn": dataset,
+
+    def submit() -> Response:
+        params = {
+            "jobName": req.field("jobName"),
+            "datasetArn": req.field("datasetArn"),
+            "dataSource": {"dataLocation": req.field("dataLocation")},
+            "importMode": req.field("importMode", "FULL"),
+            "roleArn": req.field("roleArn") or None,
+        }
+        ops.call(req.ctx, "CreateDatasetImportJob", params)
+        return redirect(group_path(tree.arn), "Import job created.")
+
+    return _create_form(
+        req,
+        tree,
+        "import_create.html",
+        title="Import data",
+        defaults={
+            "datasetArn": req.query.get("dataset", ""),
             "jobName": f"{tree.name}-import-{len(tree.import_jobs) + 1}",
             "importMode": "FULL",
-        }
-    return _form(req, "import_create.html", tree, errors, title="Import data", values=values)
+        },
+        submit=submit,
+        error_field=lambda exc: "dataLocation" if "location" in exc.message.lower() else None,
+    )
 
 
 # -- solutions, versions, campaigns ---------------------------------------------------------------
@@ -225,59 +248,53 @@ def custom_recipes() -> list[catalog.Recipe]:
 
 def create_solution(req: Req) -> Response:
     tree = load_group(req.ctx, group_arn_of(req))
-    errors = FormErrors()
-    values = dict(req.form)
-    if req.method == "POST":
-        try:
-            try:
-                hyper = _json_object(req.form.get("hyperparameters", ""), "Hyperparameters")
-            except PersonalizeError as exc:
-                errors.set(exc, "hyperparameters")
-                raise
-            try:
-                hpo = _json_object(req.form.get("hpoConfig", ""), "HPO configuration")
-            except PersonalizeError as exc:
-                errors.set(exc, "hpoConfig")
-                raise
-            config: dict[str, Any] = {}
-            if hyper:
-                config["algorithmHyperParameters"] = {k: str(v) for k, v in hyper.items()}
-            if hpo:
-                config["hpoConfig"] = hpo
-            if req.field("performAutoTraining") == "on" and req.field("schedule"):
-                config["autoTrainingConfig"] = {"schedulingExpression": req.field("schedule")}
-            params = {
-                "name": req.field("name"),
-                "datasetGroupArn": tree.arn,
-                "recipeArn": req.ctx.arns.global_arn("recipe", req.field("recipe")),
-                "eventType": req.field("eventType") or None,
-                "performHPO": req.field("performHPO") == "on",
-                "performAutoTraining": req.field("performAutoTraining") == "on",
-                "solutionConfig": config or None,
-            }
-            out = ops.call(req.ctx, "CreateSolution", params)
-            name = str(out["solutionArn"]).rsplit("/", 1)[-1]
-            return redirect(group_path(tree.arn, f"/solutions/{name}"), "Solution created.")
-        except PersonalizeError as exc:
-            if errors.error is None:
-                message = exc.message.lower()
-                field = "hyperparameters" if "hyperparameter" in message else None
-                errors.set(exc, "hpoConfig" if "hpo" in message else field)
-    else:
-        values = {
+
+    def submit() -> Response:
+        with _blame("hyperparameters"):
+            hyper = _json_object(req.form.get("hyperparameters", ""), "Hyperparameters")
+        with _blame("hpoConfig"):
+            hpo = _json_object(req.form.get("hpoConfig", ""), "HPO configuration")
+        config: dict[str, Any] = {}
+        if hyper:
+            config["algorithmHyperParameters"] = {k: str(v) for k, v in hyper.items()}
+        if hpo:
+            config["hpoConfig"] = hpo
+        if req.field("performAutoTraining") == "on" and req.field("schedule"):
+            config["autoTrainingConfig"] = {"schedulingExpression": req.field("schedule")}
+        params = {
+            "name": req.field("name"),
+            "datasetGroupArn": tree.arn,
+            "recipeArn": req.ctx.arns.global_arn("recipe", req.field("recipe")),
+            "eventType": req.field("eventType") or None,
+            "performHPO": req.field("performHPO") == "on",
+            "performAutoTraining": req.field("performAutoTraining") == "on",
+            "solutionConfig": config or None,
+        }
+        out = ops.call(req.ctx, "CreateSolution", params)
+        name = str(out["solutionArn"]).rsplit("/", 1)[-1]
+        return redirect(group_path(tree.arn, f"/solutions/{name}"), "Solution created.")
+
+    return _create_form(
+        req,
+        tree,
+        "solution_create.html",
+        title="Create solution",
+        defaults={
             "name": f"{tree.name}-solution-{len(tree.solutions) + 1}",
             "recipe": "aws-user-personalization",
             "performAutoTraining": "",
-        }
-    return _form(
-        req,
-        "solution_create.html",
-        tree,
-        errors,
-        title="Create solution",
-        values=values,
+        },
+        submit=submit,
+        error_field=_solution_error_field,
         recipes=custom_recipes(),
     )
+
+
+def _solution_error_field(error: PersonalizeError) -> str | None:
+    message = error.message.lower()
+    if "hpo" in message:
+        return "hpoConfig"
+    return "hyperparameters" if "hyperparameter" in message else None
 
 
 def create_solution_version(req: Req) -> Response:
@@ -301,84 +318,70 @@ def create_solution_version(req: Req) -> Response:
 
 def create_campaign(req: Req) -> Response:
     tree = load_group(req.ctx, group_arn_of(req))
-    errors = FormErrors()
-    values = dict(req.form)
-    if req.method == "POST":
-        try:
-            config: dict[str, Any] = {}
-            exploration = {
-                key: req.field(key)
-                for key in ("explorationWeight", "explorationItemAgeCutOff")
-                if req.field(key)
-            }
-            if exploration:
-                config["itemExplorationConfig"] = exploration
-            version = req.field("solutionVersionArn")
-            if version.endswith("/$LATEST"):
-                config["syncWithLatestSolutionVersion"] = True
-            if req.field("enableMetadata") == "on":
-                config["enableMetadataWithRecommendations"] = True
-            tps = req.field("minProvisionedTPS", "1")
-            params = {
-                "name": req.field("name"),
-                "solutionVersionArn": version,
-                "minProvisionedTPS": int(tps) if tps.isdigit() else tps,
-                "campaignConfig": config or None,
-            }
-            ops.call(req.ctx, "CreateCampaign", params)
-            return redirect(group_path(tree.arn), "Campaign created.")
-        except PersonalizeError as exc:
-            errors.set(exc)
-    else:
-        values = {
+
+    def submit() -> Response:
+        config: dict[str, Any] = {}
+        exploration = {
+            key: req.field(key)
+            for key in ("explorationWeight", "explorationItemAgeCutOff")
+            if req.field(key)
+        }
+        if exploration:
+            config["itemExplorationConfig"] = exploration
+        version = req.field("solutionVersionArn")
+        if version.endswith("/$LATEST"):
+            config["syncWithLatestSolutionVersion"] = True
+        if req.field("enableMetadata") == "on":
+            config["enableMetadataWithRecommendations"] = True
+        params = {
+            "name": req.field("name"),
+            "solutionVersionArn": version,
+            "minProvisionedTPS": _whole_number(req.field("minProvisionedTPS", "1")),
+            "campaignConfig": config or None,
+        }
+        ops.call(req.ctx, "CreateCampaign", params)
+        return redirect(group_path(tree.arn), "Campaign created.")
+
+    return _create_form(
+        req,
+        tree,
+        "campaign_create.html",
+        title="Create campaign",
+        defaults={
             "name": f"{tree.name}-campaign-{len(tree.campaigns) + 1}",
             "solutionVersionArn": req.query.get("version", ""),
             "minProvisionedTPS": "1",
-        }
-    active = [v for v in tree.versions if v.get("status") == lifecycle.ACTIVE]
-    return _form(
-        req,
-        "campaign_create.html",
-        tree,
-        errors,
-        title="Create campaign",
-        values=values,
-        active_versions=active,
+        },
+        submit=submit,
+        active_versions=_active_versions(tree),
     )
 
 
 def create_recommender(req: Req) -> Response:
     tree = load_group(req.ctx, group_arn_of(req))
-    errors = FormErrors()
-    values = dict(req.form)
     use_cases = [r for r in catalog.RECIPES if r.domain and r.domain == tree.domain]
-    if req.method == "POST":
-        try:
-            rps = req.field("minRecommendationRequestsPerSecond", "1")
-            params = {
-                "name": req.field("name"),
-                "datasetGroupArn": tree.arn,
-                "recipeArn": req.ctx.arns.global_arn("recipe", req.field("recipe")),
-                "recommenderConfig": {
-                    "minRecommendationRequestsPerSecond": int(rps) if rps.isdigit() else rps
-                },
-            }
-            ops.call(req.ctx, "CreateRecommender", params)
-            return redirect(group_path(tree.arn), "Recommender created.")
-        except PersonalizeError as exc:
-            errors.set(exc)
-    else:
-        values = {
+
+    def submit() -> Response:
+        rps = _whole_number(req.field("minRecommendationRequestsPerSecond", "1"))
+        params = {
+            "name": req.field("name"),
+            "datasetGroupArn": tree.arn,
+            "recipeArn": req.ctx.arns.global_arn("recipe", req.field("recipe")),
+            "recommenderConfig": {"minRecommendationRequestsPerSecond": rps},
+        }
+        ops.call(req.ctx, "CreateRecommender", params)
+        return redirect(group_path(tree.arn), "Recommender created.")
+
+    return _create_form(
+        req,
+        tree,
+        "recommender_create.html",
+        title="Create recommender",
+        defaults={
             "name": f"{tree.name}-{use_cases[0].name.split('-', 2)[-1]}" if use_cases else "",
             "minRecommendationRequestsPerSecond": "1",
-        }
-    return _form(
-        req,
-        "recommender_create.html",
-        tree,
-        errors,
-        title="Create recommender",
-        values=values,
+        },
+        submit=submit,
         use_cases=use_cases,
     )
 
@@ -388,93 +391,91 @@ def create_recommender(req: Req) -> Response:
 
 def create_filter(req: Req) -> Response:
     tree = load_group(req.ctx, group_arn_of(req))
-    errors = FormErrors()
-    values = dict(req.form)
-    if req.method == "POST":
-        try:
-            params = {
-                "name": req.field("name"),
-                "datasetGroupArn": tree.arn,
-                "filterExpression": req.field("filterExpression"),
-            }
-            ops.call(req.ctx, "CreateFilter", params)
-            return redirect(group_path(tree.arn), "Filter created.")
-        except PersonalizeError as exc:
-            name_problem = "'name'" in exc.message or "name " in exc.message.lower()[:40]
-            errors.set(exc, None if name_problem else "filterExpression")
-    else:
-        values = {"name": f"{tree.name}-filter-{len(tree.filters) + 1}"}
-    return _form(
+
+    def submit() -> Response:
+        params = {
+            "name": req.field("name"),
+            "datasetGroupArn": tree.arn,
+            "filterExpression": req.field("filterExpression"),
+        }
+        ops.call(req.ctx, "CreateFilter", params)
+        return redirect(group_path(tree.arn), "Filter created.")
+
+    return _create_form(
         req,
-        "filter_create.html",
         tree,
-        errors,
+        "filter_create.html",
         title="Create filter",
-        values=values,
+        defaults={"name": f"{tree.name}-filter-{len(tree.filters) + 1}"},
+        submit=submit,
+        error_field=_filter_error_field,
         examples=FILTER_EXAMPLES,
     )
 
 
+def _filter_error_field(error: PersonalizeError) -> str | None:
+    """Every error but one about the name is about the expression."""
+    name_problem = "'name'" in error.message or "name " in error.message.lower()[:40]
+    return None if name_problem else "filterExpression"
+
+
 def create_event_tracker(req: Req) -> Response:
     tree = load_group(req.ctx, group_arn_of(req))
-    errors = FormErrors()
-    values = dict(req.form)
-    if req.method == "POST":
-        try:
-            ops.call(
-                req.ctx,
-                "CreateEventTracker",
-                {"name": req.field("name"), "datasetGroupArn": tree.arn},
-            )
-            return redirect(group_path(tree.arn), "Event tracker created.")
-        except PersonalizeError as exc:
-            errors.set(exc)
-    else:
-        values = {"name": f"{tree.name}-tracker"}
-    return _form(
-        req, "tracker_create.html", tree, errors, title="Create event tracker", values=values
+
+    def submit() -> Response:
+        params = {"name": req.field("name"), "datasetGroupArn": tree.arn}
+        ops.call(req.ctx, "CreateEventTracker", params)
+        return redirect(group_path(tree.arn), "Event tracker created.")
+
+    return _create_form(
+        req,
+        tree,
+        "tracker_create.html",
+        title="Create event tracker",
+        defaults={"name": f"{tree.name}-tracker"},
+        submit=submit,
     )
 
 
 def create_batch_job(req: Req) -> Response:
     tree = load_group(req.ctx, group_arn_of(req))
     segment = "/batch-segment-jobs/" in req.request.url.path
-    operation = "CreateBatchSegmentJob" if segment else "CreateBatchInferenceJob"
-    errors = FormErrors()
-    values = dict(req.form)
-    if req.method == "POST":
-        try:
-            results = req.field("numResults", "25")
-            params = {
-                "jobName": req.field("jobName"),
-                "solutionVersionArn": req.field("solutionVersionArn"),
-                "filterArn": req.field("filterArn") or None,
-                "numResults": int(results) if results.isdigit() else results,
-                "jobInput": {"s3DataSource": {"path": req.field("inputPath")}},
-                "jobOutput": {"s3DataDestination": {"path": req.field("outputPath")}},
-                "roleArn": req.field("roleArn") or role_arn(req.ctx),
-            }
-            ops.call(req.ctx, operation, params)
-            noun = "Batch segment job" if segment else "Batch inference job"
-            return redirect(group_path(tree.arn), f"{noun} created.")
-        except PersonalizeError as exc:
-            errors.set(exc)
-    else:
-        kind = "segment" if segment else "inference"
-        values = {
+    kind = "segment" if segment else "inference"
+
+    def submit() -> Response:
+        params = {
+            "jobName": req.field("jobName"),
+            "solutionVersionArn": req.field("solutionVersionArn"),
+            "filterArn": req.field("filterArn") or None,
+            "numResults": _whole_number(req.field("numResults", "25")),
+            "jobInput": {"s3DataSource": {"path": req.field("inputPath")}},
+            "jobOutput": {"s3DataDestination": {"path": req.field("outputPath")}},
+            "roleArn": req.field("roleArn") or role_arn(req.ctx),
+        }
+        ops.call(req.ctx, "CreateBatchSegmentJob" if segment else "CreateBatchInferenceJob", params)
+        return redirect(group_path(tree.arn), f"Batch {kind} job created.")
+
+    return _create_form(
+        req,
+        tree,
+        "batch_create.html",
+        title=f"Create batch {kind} job",
+        defaults={
             "jobName": f"{tree.name}-batch-{kind}-{len(tree.batch_jobs) + 1}",
             "numResults": "25",
             "roleArn": role_arn(req.ctx),
             "solutionVersionArn": req.query.get("version", ""),
-        }
-    active = [v for v in tree.versions if v.get("status") == lifecycle.ACTIVE]
-    return _form(
-        req,
-        "batch_create.html",
-        tree,
-        errors,
-        title="Create batch segment job" if segment else "Create batch inference job",
-        values=values,
+        },
+        submit=submit,
         segment=segment,
-        active_versions=active,
+        active_versions=_active_versions(tree),
     )
+
+
+def _active_versions(tree: GroupTree) -> list[dict[str, Any]]:
+    return [v for v in tree.versions if v.get("status") == lifecycle.ACTIVE]
+
+
+def _whole_number(text: str) -> int | str:
+    """Digits as an int; anything else as it is, so that validation names the field."""
+    return int(text) if text.isdigit() else text

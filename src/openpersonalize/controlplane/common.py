@@ -99,6 +99,28 @@ def create_job(
     return resource
 
 
+def create_in_group(
+    ctx: Context,
+    *,
+    kind: str,
+    arn: str,
+    name: str,
+    body: dict[str, Any],
+    group: Resource,
+    limit: int,
+    plural: str,
+    tags: list[dict[str, str]] | None = None,
+    job: bool = False,
+) -> Resource:
+    """Create a resource of which a dataset group may hold at most ``limit`` (not counting those
+    being deleted): LimitExceededException past it. ``job``: queue its work as ``create_job`` does.
+    """
+    count = len(live(ctx.store.select(kind, dataset_group=group.arn)))
+    check_quota(count, limit, f"More than {limit} {plural} in dataset group {group.arn}.")
+    make = create_job if job else create
+    return make(ctx, kind=kind, arn=arn, name=name, body=body, under=group, tags=tags)
+
+
 def render(resource: Resource) -> dict[str, Any]:
     """The Describe/List view of a resource: body plus status and timestamps."""
     out = dict(resource.body)

@@ -20,12 +20,6 @@ def create_filter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     from openpersonalize.controlplane import filter_schemas
 
     filter_schemas.validate_for_group(ctx, group, parsed)
-    limit = ctx.config.max_filters_per_dataset_group
-    common.check_quota(
-        len(common.live(ctx.store.select(KIND, dataset_group=group.arn))),
-        limit,
-        f"More than {limit} filters in dataset group {group.arn}.",
-    )
     name = params["name"]
     arn = ctx.arns.make(KIND, name)
     body = {
@@ -34,13 +28,15 @@ def create_filter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "datasetGroupArn": group.arn,
         "filterExpression": expression,
     }
-    common.create(
+    common.create_in_group(
         ctx,
         kind=KIND,
         arn=arn,
         name=name,
         body=body,
-        under=group,
+        group=group,
+        limit=ctx.config.max_filters_per_dataset_group,
+        plural="filters",
         tags=params.get("tags"),
     )
     return {"filterArn": arn}

@@ -29,11 +29,6 @@ def create_recommender(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         )
     config = params.get("recommenderConfig") or {}
     campaigns.check_exploration(config)
-    common.check_quota(
-        len(common.live(ctx.store.select(KIND, dataset_group=group.arn))),
-        MAX_PER_GROUP,
-        f"More than {MAX_PER_GROUP} recommenders in dataset group {group.arn}.",
-    )
     name = params["name"]
     arn = ctx.arns.make(KIND, name)
     body = {
@@ -43,14 +38,17 @@ def create_recommender(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "recipeArn": params["recipeArn"],
         "recommenderConfig": {"minRecommendationRequestsPerSecond": 1, **config},
     }
-    common.create_job(
+    common.create_in_group(
         ctx,
         kind=KIND,
         arn=arn,
         name=name,
         body=body,
-        under=group,
+        group=group,
+        limit=MAX_PER_GROUP,
+        plural="recommenders",
         tags=params.get("tags"),
+        job=True,
     )
     return {"recommenderArn": arn}
 

@@ -4,11 +4,9 @@ The fast path is pyarrow's multi-threaded streaming CSV reader with every schema
 text, followed by vectorised conversion and checks per batch, so a conversion error still knows its
 row. Structural problems that pyarrow reports without a position (a bad column count, an
 unterminated quote, invalid UTF-8) are located by a second, pure-Python scan of the file
-(``_scan_structure``) that runs only when the fast path has failed.
+(``csv_errors``) that runs only when the fast path has failed.
 
-Row numbers in errors are 1-based *data rows* (the header is not counted); structural errors also
-give the 1-based *line* of the file (the header is line 1), which differs from the data row when
-quoted values span lines.
+Row numbers in errors are 1-based *data rows* (the header is not counted).
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeAlias
 
@@ -26,11 +23,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from openpersonalize.data.csv_errors import (
+    MAX_ERRORS,
+    CsvError,
+    CsvImportError,
+    split_fields,
+    structural_error,
+)
 from openpersonalize.data.schemas import ID_FIELDS, TIMESTAMP_FIELDS, AvroSchema, SchemaField
+
+__all__ = [
+    "BLOCK_SIZE",
+    "MAX_CATEGORICAL_CHARS",
+    "MAX_ERRORS",
+    "MAX_ID_CHARS",
+    "MAX_TIMESTAMP_SECONDS",
+    "CsvError",
+    "CsvImportError",
+    "CsvSource",
+    "import_csv",
+    "iter_csv_batches",
+]
 
 CsvSource: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO"
 
-MAX_ERRORS = 5
 MAX_ID_CHARS = 256
 MAX_CATEGORICAL_CHARS = 1000
 # Epoch seconds reach 1e11 in the year 5138; anything larger is milliseconds (or worse).
@@ -43,44 +59,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _INTEGER_TEXT = re.compile(r"[+-]?\d+(\.0*)?")
 _FLOAT_TEXT = re.compile(r"(?i)[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)")
 _INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
-
-
-@dataclass(frozen=True, slots=True)
-class CsvError:
-    """One problem in one file, at a data row (1-based, header excluded) and/or a file line."""
-
-    file_name: str
-    message: str
-    row: int | None = None
-    line: int | None = None
-    column: str | None = None
-
-    def __str__(self) -> str:
-        if self.row is not None and self.line is not None:
-            where = f"data row {self.row} (line {self.line})"
-        elif self.row is not None:
-            where = f"data row {self.row}"
-        elif self.line is not None:
-            where = f"line {self.line}" + (" (header)" if self.line == 1 else "")
-        else:
-            where = "whole file"
-        column = f", column {self.column}" if self.column else ""
-        return f"{self.file_name}: {where}{column}: {self.message}"
-
-
-class CsvImportError(Exception):
-    """An import failed; ``str()`` is the ``failureReason`` of the dataset import job."""
-
-    def __init__(self, errors: list[CsvError]) -> None:
-        self.errors = errors[:MAX_ERRORS]
-        super().__init__(self.failure_reason)
-
-    @property
-    def failure_reason(self) -> str:
-        return "; ".join(str(e) for e in self.errors)
-
-    def __str__(self) -> str:
-        return self.failure_reason
 
 
 # --- public API ----------------------------------------------------------------------------------
@@ -107,6 +85,7 @@ def iter_csv_batches(
     """
     opener = _Opener(source)
     name = file_name or opener.default_name
+    reopen = opener.open if opener.reopenable else None
     stream = opener.open()
     try:
         header, rest = _read_header(stream, name)
@@ -117,7 +96,7 @@ def iter_csv_batches(
         try:
             reader = _open_reader(rest, column_names, positions, block_size)
         except pa.ArrowInvalid as exc:
-            raise _structural_error(opener, name, header, first_row, exc) from None
+            raise structural_error(reopen, name, header, first_row, exc) from None
         if reader is None:
             return
         while True:
@@ -126,7 +105,7 @@ def iter_csv_batches(
             except StopIteration:
                 return
             except pa.ArrowInvalid as exc:
-                raise _structural_error(opener, name, header, first_row, exc) from None
+                raise structural_error(reopen, name, header, first_row, exc) from None
             columns = [batch.column(column_names[positions[f.name]]) for f in schema.fields]
             yield converter.convert(columns, first_row)
             first_row += batch.num_rows
@@ -264,7 +243,7 @@ def _read_header(stream: pa.NativeFile, name: str) -> tuple[list[str], _Rest]:
         raise CsvImportError(
             [CsvError(name, f"the header row is not valid UTF-8 ({exc.reason})", line=1)]
         ) from None
-    fields, open_field = _split_fields(text)
+    fields, open_field = split_fields(text)
     if open_field is not None:
         raise CsvImportError([CsvError(name, "the header row has an unterminated quote", line=1)])
     if "\n" in text:
@@ -279,7 +258,7 @@ def _header_end(data: bytes) -> int | None:
         newline = data.find(b"\n", start)
         if newline < 0:
             return None
-        if _split_fields(data[:newline].decode("utf-8", "replace"))[1] is None:
+        if split_fields(data[:newline].decode("utf-8", "replace"))[1] is None:
             return newline + 1
         start = newline + 1
 
@@ -558,178 +537,3 @@ def _seconds(values: pa.Array) -> tuple[np.ndarray, Callable[[object], str]]:
             "not milliseconds (divide by 1000)"
         ),
     )
-
-
-# --- the structural scan (error path only) -------------------------------------------------------
-
-
-def _split_fields(text: str) -> tuple[list[str], int | None]:
-    """Split one CSV record; returns (fields, index of a field whose quote is still open)."""
-    tokenizer = _Tokenizer()
-    tokenizer.feed(text)
-    fields = [*tokenizer.fields, "".join(tokenizer.buffer)]
-    return fields, tokenizer.quote_opened_in if tokenizer.in_quotes else None
-
-
-class _Tokenizer:
-    """The CSV dialect of the fast reader: `"` quotes (at field start), `""` and `\\` escapes."""
-
-    def __init__(self) -> None:
-        self.fields: list[str] = []
-        self.buffer: list[str] = []
-        self.in_quotes = False
-        self.at_field_start = True
-        self.field_count = 1
-        self.quote_opened_in: int | None = None
-
-    def feed(self, text: str) -> None:
-        i, n = 0, len(text)
-        while i < n:
-            c = text[i]
-            if c == "\\" and i + 1 < n:
-                self.buffer.append(text[i + 1])
-                self.at_field_start = False
-                i += 2
-                continue
-            if self.in_quotes:
-                if c == '"':
-                    if i + 1 < n and text[i + 1] == '"':
-                        self.buffer.append('"')
-                        i += 2
-                        continue
-                    self.in_quotes = False
-                else:
-                    self.buffer.append(c)
-            elif c == '"' and self.at_field_start:
-                self.in_quotes = True
-                self.quote_opened_in = self.field_count - 1
-            elif c == ",":
-                self.fields.append("".join(self.buffer))
-                self.buffer = []
-                self.field_count += 1
-                self.at_field_start = True
-                i += 1
-                continue
-            else:
-                self.buffer.append(c)
-            self.at_field_start = False
-            i += 1
-
-
-def _structural_error(
-    opener: _Opener,
-    name: str,
-    header: list[str],
-    first_row: int,
-    cause: pa.ArrowInvalid,
-) -> CsvImportError:
-    errors: list[CsvError] = []
-    if opener.reopenable:
-        stream = opener.open()
-        try:
-            errors = _scan_structure(stream, name, header)
-        finally:
-            stream.close()
-    if not errors:
-        message = str(cause).replace("\n", " ")
-        errors = [
-            CsvError(
-                name, f"could not parse the file at or after this row: {message}", row=first_row
-            )
-        ]
-    return CsvImportError(errors)
-
-
-def _scan_structure(stream: pa.NativeFile, name: str, header: list[str]) -> list[CsvError]:
-    """Find bad column counts, invalid UTF-8 and unterminated quotes, with their lines and rows."""
-    errors: list[CsvError] = []
-    n_columns = len(header)
-    lines = _iter_lines(stream)
-    next(lines, None)  # the header (already validated, including any quoted line breaks)
-    line_no, row = 1, 0
-    record_line = 0
-    tokenizer: _Tokenizer | None = None
-    for raw in lines:
-        line_no += 1
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            before = raw[: exc.start].decode("utf-8", "replace")
-            column_index = before.count(",")
-            errors.append(
-                CsvError(
-                    name,
-                    f"invalid UTF-8 byte 0x{raw[exc.start]:02x}; files must be UTF-8 encoded",
-                    row=row + (0 if tokenizer else 1),
-                    line=line_no,
-                    column=_column_name(header, column_index),
-                )
-            )
-            text = raw.decode("utf-8", "replace")
-        if tokenizer is None:
-            body = text.rstrip("\r\n")
-            if not body:
-                continue  # blank lines are skipped, as the fast reader does
-            row += 1
-            record_line = line_no
-            if '"' not in body and "\\" not in body:
-                count = body.count(",") + 1
-                if count != n_columns:
-                    errors.append(_count_error(name, row, line_no, header, count))
-                if len(errors) >= MAX_ERRORS:
-                    break
-                continue
-            tokenizer = _Tokenizer()
-            tokenizer.feed(body)
-        else:
-            tokenizer.feed(text.rstrip("\r\n") if not tokenizer.in_quotes else text)
-        if tokenizer.in_quotes:
-            tokenizer.buffer.append("\n")
-            continue
-        if tokenizer.field_count != n_columns:
-            errors.append(_count_error(name, row, record_line, header, tokenizer.field_count))
-        tokenizer = None
-        if len(errors) >= MAX_ERRORS:
-            break
-    if tokenizer is not None and tokenizer.in_quotes and len(errors) < MAX_ERRORS:
-        errors.append(
-            CsvError(
-                name,
-                "unterminated quote: a quoted value opened here is never closed",
-                row=row,
-                line=record_line,
-                column=_column_name(header, tokenizer.quote_opened_in or 0),
-            )
-        )
-    return errors[:MAX_ERRORS]
-
-
-def _iter_lines(stream: pa.NativeFile) -> Iterator[bytes]:
-    pending = b""
-    while True:
-        chunk = bytes(stream.read(1 << 20))
-        if not chunk:
-            break
-        pending += chunk
-        parts = pending.split(b"\n")
-        pending = parts.pop()
-        for part in parts:
-            yield part + b"\n"
-    if pending:
-        yield pending
-
-
-def _column_name(header: list[str], index: int) -> str:
-    if index < len(header):
-        return header[index] or f"#{index + 1} (unnamed)"
-    return f"#{index + 1} (beyond the header)"
-
-
-def _count_error(name: str, row: int, line: int, header: list[str], count: int) -> CsvError:
-    if count < len(header):
-        column = _column_name(header, count)
-        problem = f"expected {len(header)} columns as in the header, found {count}"
-    else:
-        column = _column_name(header, len(header))
-        problem = f"expected {len(header)} columns as in the header, found {count} (extra values)"
-    return CsvError(name, problem, row=row, line=line, column=column)

@@ -13,9 +13,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openpersonalize.errors import ResourceAlreadyExistsException, ResourceNotFoundException
 
@@ -89,32 +89,24 @@ class Job:
     payload: dict[str, Any]
 
 
+_Record = TypeVar("_Record", Resource, Job)
+# The columns a record is read from: its fields (a table may have more).
+_COLUMNS = {cls: tuple(f.name for f in fields(cls)) for cls in (Resource, Job)}
+
+
+def _from_row(cls: type[_Record], row: sqlite3.Row, json_column: str) -> _Record:
+    """A ``Resource`` or ``Job`` from a row; ``json_column`` is stored as JSON text."""
+    values = {name: row[name] for name in _COLUMNS[cls]}
+    values[json_column] = json.loads(values[json_column])
+    return cls(**values)
+
+
 def _resource(row: sqlite3.Row) -> Resource:
-    return Resource(
-        arn=row["arn"],
-        kind=row["kind"],
-        name=row["name"],
-        status=row["status"],
-        created=row["created"],
-        updated=row["updated"],
-        parent=row["parent"],
-        dataset_group=row["dataset_group"],
-        deleted_at=row["deleted_at"],
-        body=json.loads(row["body"]),
-    )
+    return _from_row(Resource, row, "body")
 
 
 def _job(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        arn=row["arn"],
-        kind=row["kind"],
-        state=row["state"],
-        worker=row["worker"],
-        lease_until=row["lease_until"],
-        attempts=row["attempts"],
-        payload=json.loads(row["payload"]),
-    )
+    return _from_row(Job, row, "payload")
 
 
 class MetadataStore:

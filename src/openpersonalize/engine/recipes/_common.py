@@ -138,6 +138,21 @@ def truncated_svd(
     )
 
 
+def affinity_factors(
+    matrix: sp.csr_matrix, rank: int, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray]:
+    """Rank-``rank`` factors of a users × columns matrix: P (n_users, r), Q (n_columns, r)."""
+    u, s, vt = truncated_svd(matrix, rank, rng)
+    return (u * s[None, :]).astype(np.float32), np.ascontiguousarray(vt.T, dtype=np.float32)
+
+
+def confidence_matrix(data: TrainingData) -> sp.csr_matrix:
+    """log1p of the summed interaction weights: users × items CSR float32."""
+    matrix = user_item_matrix(data, binary=False)
+    matrix.data = np.log1p(matrix.data).astype(np.float32)
+    return matrix
+
+
 def l2_normalize_rows(matrix: FloatArray) -> FloatArray:
     """Rows scaled to unit L2 norm (zero rows stay zero): same shape, float32."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)

@@ -13,31 +13,15 @@ from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from openpersonalize.data.vocab import Vocabulary
 from openpersonalize.engine.base import FloatArray, IntArray, JsonDict, Model, TrainingData
 from openpersonalize.engine.hyperparameters import get_int
 from openpersonalize.engine.recipes._common import (
+    affinity_factors,
     as_index_array,
-    truncated_svd,
-    user_item_matrix,
+    confidence_matrix,
 )
-
-
-def affinity_factors(
-    matrix: sp.csr_matrix, rank: int, rng: np.random.Generator
-) -> tuple[FloatArray, FloatArray]:
-    """Rank-``rank`` factors of a users × columns matrix: P (n_users, r), Q (n_columns, r)."""
-    u, s, vt = truncated_svd(matrix, rank, rng)
-    return (u * s[None, :]).astype(np.float32), np.ascontiguousarray(vt.T, dtype=np.float32)
-
-
-def confidence_matrix(data: TrainingData) -> sp.csr_matrix:
-    """log1p of the summed interaction weights: users × items CSR float32."""
-    matrix = user_item_matrix(data, binary=False)
-    matrix.data = np.log1p(matrix.data).astype(np.float32)
-    return matrix
 
 
 class ItemAffinity(Model):

@@ -25,11 +25,8 @@ from openpersonalize.engine.item_features import (
     numeric_columns,
     numeric_docs,
 )
-from openpersonalize.engine.recipes.item_affinity import (
-    ItemAffinity,
-    affinity_factors,
-    confidence_matrix,
-)
+from openpersonalize.engine.recipes._common import affinity_factors, confidence_matrix
+from openpersonalize.engine.recipes.item_affinity import ItemAffinity
 
 
 def attribute_matrix(data: TrainingData) -> tuple[sp.csr_matrix, list[str]]:

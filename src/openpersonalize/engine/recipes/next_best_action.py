@@ -45,7 +45,7 @@ from openpersonalize.engine.base import (
     TrainingData,
 )
 from openpersonalize.engine.hyperparameters import get_int
-from openpersonalize.engine.recipes.item_affinity import affinity_factors, confidence_matrix
+from openpersonalize.engine.recipes._common import affinity_factors, confidence_matrix
 
 RANK = 16
 SECONDS_PER_DAY = 86_400.0
