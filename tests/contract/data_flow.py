@@ -1,4 +1,10 @@
-"""Helpers for the data-flow contract tests: dataset groups, import/export jobs, S3 via moto."""
+"""Helpers for the data-flow contract tests: dataset groups, import/export jobs, S3 via moto.
+
+A module whose server reads and writes S3 takes its fixtures from the two factories here::
+
+    s3 = s3_fixture(BUCKET)  # a moto S3 server with the bucket: (endpoint URL, client)
+    server = s3_server_fixture({"min_import_records": 1000})  # a server pointed at it
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,15 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
-from tests.contract.server import wait_for
+from tests.contract.server import RunningServer, wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/personalize"
 S3_ENV = {
@@ -162,6 +169,37 @@ def moto_s3() -> Iterator[tuple[str, Any]]:
 
 def server_env(endpoint: str) -> dict[str, str]:
     return {**S3_ENV, "OPENPERSONALIZE_S3_ENDPOINT_URL": endpoint}
+
+
+def s3_fixture(*buckets: str) -> Any:
+    """A module-scoped fixture: a moto S3 server with ``buckets`` created, as (endpoint URL,
+    client). Assign it to the name ``s3`` in the test module."""
+
+    @pytest.fixture(scope="module")
+    def s3() -> Iterator[tuple[str, Any]]:
+        with moto_s3() as (endpoint, client):
+            for bucket in buckets:
+                client.create_bucket(Bucket=bucket)
+            yield endpoint, client
+
+    return s3
+
+
+def s3_server_fixture(settings: Mapping[str, Any] | None = None) -> Any:
+    """A module-scoped fixture: a server with ``settings`` that reads and writes ``s3://``
+    locations through the module's ``s3`` fixture. Assign it to the name ``server``."""
+
+    @pytest.fixture(scope="module")
+    def server(
+        tmp_path_factory: pytest.TempPathFactory, s3: tuple[str, Any]
+    ) -> Iterator[RunningServer]:
+        running = RunningServer(
+            tmp_path_factory.mktemp("server") / "data", settings, env=server_env(s3[0])
+        ).start()
+        yield running
+        running.stop()
+
+    return server
 
 
 def record_count(data_dir: Path, dataset_arn: str, source: str = "ALL") -> int:

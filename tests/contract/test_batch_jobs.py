@@ -10,7 +10,6 @@ GetRecommendations answers for the same user and filter values.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +17,21 @@ import pyarrow.csv as pacsv
 import pytest
 
 from openpersonalize.datasets import small
-from tests.contract.data_flow import ROLE, create_group, moto_s3, run_import, server_env
+from tests.contract.data_flow import (
+    ROLE,
+    create_group,
+    run_import,
+    s3_fixture,
+    s3_server_fixture,
+)
 from tests.contract.server import RunningServer, wait_for
 
 RECIPE = "arn:aws:personalize:::recipe/"
 BUCKET = "batch"
 NO_EXPLORATION = {"itemExplorationConfig": {"explorationWeight": "0"}}
 
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[tuple[str, Any]]:
-    with moto_s3() as (endpoint, client):
-        client.create_bucket(Bucket=BUCKET)
-        yield endpoint, client
-
-
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, s3: tuple[str, Any]
-) -> Iterator[RunningServer]:
-    running = RunningServer(
-        tmp_path_factory.mktemp("batch") / "data",
-        {"max_item_attribute_affinity_queries": 3},
-        env=server_env(s3[0]),
-    ).start()
-    yield running
-    running.stop()
+s3 = s3_fixture(BUCKET)
+server = s3_server_fixture({"max_item_attribute_affinity_queries": 3})
 
 
 class World:

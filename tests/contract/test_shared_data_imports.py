@@ -4,7 +4,6 @@ exported back with exactly the source's record counts."""
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,11 @@ from tests.contract.data_flow import (
     avro,
     create_group,
     local_export,
-    moto_s3,
     run_export,
     run_import,
     s3_export,
-    server_env,
+    s3_fixture,
+    s3_server_fixture,
 )
 from tests.contract.server import RunningServer
 
@@ -73,25 +72,8 @@ COUNTS = {
     "retail": {"Interactions": 675_004, "Items": 2_465, "Users": 6_000},
 }
 
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[tuple[str, Any]]:
-    with moto_s3() as (endpoint, client):
-        client.create_bucket(Bucket=BUCKET)
-        yield endpoint, client
-
-
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, s3: tuple[str, Any]
-) -> Iterator[RunningServer]:
-    running = RunningServer(
-        tmp_path_factory.mktemp("shared") / "data",
-        {"min_import_records": 1000},
-        env=server_env(s3[0]),
-    ).start()
-    yield running
-    running.stop()
+s3 = s3_fixture(BUCKET)
+server = s3_server_fixture({"min_import_records": 1000})
 
 
 def source_records(path: Path) -> int:

@@ -17,10 +17,19 @@ import pyarrow.compute as pc
 
 from openpersonalize.data.schemas import AvroSchema
 from openpersonalize.data.vocab import Vocabulary
-from openpersonalize.filtering import CategoricalColumn, Column, NumericColumn
+from openpersonalize.filtering import (
+    DEFAULT_HISTORY_DEPTH,
+    CategoricalColumn,
+    Column,
+    NumericColumn,
+)
 
-# Newest bulk interactions kept per user for real-time fold-in and Interactions filters.
+# Newest bulk interactions kept per user for real-time fold-in and Interactions filters...
 HISTORY_PER_USER = 200
+# ...and, beyond those, the newest of each event type: Interactions filters and the domain use
+# cases' automatic exclusions look at a user's latest 100 events *per event type* (spec §3.1,
+# §5.2), which the newest 200 overall do not hold for a user with many events of another type.
+HISTORY_PER_EVENT_TYPE = DEFAULT_HISTORY_DEPTH
 _NUMERIC = ("int", "long", "float", "double")
 
 
@@ -175,9 +184,23 @@ class AlignedColumns:
     columns: Mapping[str, Column]
 
 
+def _newest(group: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.bool_]:
+    """Rows among the last ``n`` of their group: rows are in time order within each group, and
+    ``group`` (int64, (n_rows,)) is any key. Returns bool (n_rows,)."""
+    order = np.argsort(group, kind="stable")  # stable: time order within each group
+    ordered = group[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(ordered)]
+    rank_from_end = np.empty(len(group), dtype=np.int64)
+    rank_from_end[order] = np.repeat(ends, ends - starts) - np.arange(len(group))
+    out: npt.NDArray[np.bool_] = rank_from_end <= n
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class HistoryTable:
-    """The newest ``HISTORY_PER_USER`` bulk interactions of every user, oldest first.
+    """The newest ``HISTORY_PER_USER`` bulk interactions of every user, and the newest
+    ``HISTORY_PER_EVENT_TYPE`` of each of their event types, oldest first.
 
     ``indptr`` (n_users + 1,) int64 slices ``item_code`` / ``timestamp`` / ``type_code`` per user;
     ``item_code`` indexes ``item_ids``, ``type_code`` indexes ``event_types`` (-1: none).
@@ -241,14 +264,10 @@ class HistoryTable:
             timestamps[order],
             types[order],
         )
-        counts = np.bincount(users, minlength=len(user_names))
-        ends = np.cumsum(counts)
-        starts = ends - counts
-        # Keep the newest HISTORY_PER_USER rows of each user.
-        rank_from_end = ends[users] - np.arange(len(users))
-        keep = rank_from_end <= HISTORY_PER_USER
-        kept_counts = np.minimum(counts, HISTORY_PER_USER)
-        del starts
+        keep = _newest(users, HISTORY_PER_USER) | _newest(
+            users * (len(type_names) + 1) + (types + 1), HISTORY_PER_EVENT_TYPE
+        )
+        kept_counts = np.bincount(users[keep], minlength=len(user_names))
         return cls(
             Vocabulary(user_names),
             np.concatenate(([0], np.cumsum(kept_counts))).astype(np.int64),

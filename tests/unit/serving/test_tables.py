@@ -10,7 +10,13 @@ import pyarrow as pa
 from openpersonalize.data.schemas import parse_schema
 from openpersonalize.data.vocab import Vocabulary
 from openpersonalize.filtering import CategoricalColumn, NumericColumn
-from openpersonalize.serving.tables import HISTORY_PER_USER, AttributeTable, HistoryTable, take_rows
+from openpersonalize.serving.tables import (
+    HISTORY_PER_EVENT_TYPE,
+    HISTORY_PER_USER,
+    AttributeTable,
+    HistoryTable,
+    take_rows,
+)
 from tests.unit.serving.world import ITEMS, items_table
 
 
@@ -55,3 +61,27 @@ def test_history_keeps_the_newest_rows_per_user_oldest_first() -> None:
     vocab = Vocabulary(["x0", "x1", "zzz"])
     assert history.counts_for(vocab).tolist() == [2.0, 1.0, 0.0]
     assert history.latest_timestamp == n
+
+
+def test_history_keeps_the_newest_rows_of_every_event_type() -> None:
+    # "a" watched 150 titles long ago, then clicked 250 times: the newest 200 rows are clicks,
+    # yet exclusions and Interactions filters look at the newest 100 watches.
+    watches, clicks = 150, 250
+    n = watches + clicks
+    table = pa.table(
+        {
+            "USER_ID": ["a"] * n,
+            "ITEM_ID": [f"w{i}" for i in range(watches)] + [f"c{i}" for i in range(clicks)],
+            "TIMESTAMP": list(range(n)),
+            "EVENT_TYPE": ["watch"] * watches + ["click"] * clicks,
+        }
+    )
+    history = HistoryTable.build(table.take(np.random.default_rng(0).permutation(n)))
+    rows = history.rows("a")
+    kept = [history.item_ids.id(c) for c in history.item_code[rows].tolist()]
+    newest_watches = [f"w{i}" for i in range(watches - HISTORY_PER_EVENT_TYPE, watches)]
+    newest_rows = [f"c{i}" for i in range(clicks - HISTORY_PER_USER, clicks)]
+    assert kept == newest_watches + newest_rows
+    assert np.all(np.diff(history.timestamp[rows]) > 0)
+    types = {history.event_types[t] for t in history.type_code[rows].tolist()}
+    assert types == {"watch", "click"}
