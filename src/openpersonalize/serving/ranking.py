@@ -182,16 +182,16 @@ def scratch(shape: tuple[int, int]) -> FloatArray:
     return buffer[:size].reshape(shape)
 
 
-def _exploration_eligible(view: ModelView, cutoff: float) -> BoolArray:
-    """Items young enough to explore (bool (n_items,)), computed once per view and cut-off."""
-    key = ("exploration-eligible", cutoff)
-    eligible = view.masks.get(key)
-    if eligible is None:
+def _exploration_eligible(view: ModelView, cutoff: float) -> tuple[BoolArray, IntArray]:
+    """Items young enough to explore: bool (n_items,) and their indices, once per view and
+    cut-off."""
+    found = view.exploration.get(cutoff)
+    if found is None:
         age = view.latest_timestamp - view.creation
         eligible = np.isnan(age) | (age <= cutoff)
         eligible.setflags(write=False)
-        view.masks[key] = eligible
-    return eligible
+        found = view.exploration[cutoff] = (eligible, np.flatnonzero(eligible))
+    return found
 
 
 @dataclass
@@ -306,8 +306,13 @@ def _choose(row: _Row, scores: FloatArray, ranked: IntArray, rng: np.random.Gene
     ranked = ranked[: row.depth]
     explored: set[int] = set()
     if row.explores:
-        eligible = _exploration_eligible(p.req.view, row.cutoff)
-        ranked, explored = explore(ranked, scores, eligible, n_regular, row.weight, rng)
+        eligible, eligible_idx = _exploration_eligible(p.req.view, row.cutoff)
+        if eligible_idx.size:
+            ranked, explored = explore(
+                ranked, scores, eligible, n_regular, row.weight, rng, eligible_idx
+            )
+        else:
+            ranked = ranked[:n_regular]  # nothing young enough to explore
     final, promoted_set = promote(ranked, promoted, p.n_results, rng)
     return Chosen(final, None, promoted_set, explored)
 

@@ -158,14 +158,16 @@ def explore(
     n_results: int,
     weight: float,
     rng: np.random.Generator,
+    eligible_idx: IntArray | None = None,
 ) -> tuple[IntArray, set[int]]:
     """Give a share of the ``n_results`` slots to eligible (new / cold) items.
 
     ``ranked``: the exploit list, best first, at least ``n_results`` long when possible (a
     deeper :func:`top_k` of ``scores`` lets the pool come from it without another scan);
     ``scores``: the filtered scores (``-inf`` = not a candidate); ``eligible``: bool (n,) items
-    young enough to explore. Explored items are drawn from the best-scored eligible items not in
-    the exploit list and placed at evenly spread positions. Returns the list and the explored set.
+    young enough to explore (``eligible_idx``: its indices, when the caller has them). Explored
+    items are drawn from the best-scored eligible items not in the exploit list and placed at
+    evenly spread positions. Returns the list and the explored set.
     """
     slots = min(exploration_slots(n_results, weight), n_results)
     exploit = ranked[:n_results]
@@ -179,13 +181,13 @@ def explore(
     if rest.size >= want:
         pool = rest[:want]
     else:
-        pool_mask = eligible & np.isfinite(scores)
-        pool_mask[exploit] = False
-        pool = np.flatnonzero(pool_mask)
-        if pool.size == 0:
+        # Every eligible candidate outside the list, in index order; the best of them by score.
+        candidates = np.flatnonzero(eligible) if eligible_idx is None else eligible_idx
+        candidates = candidates[np.isfinite(scores[candidates])]
+        candidates = candidates[~np.isin(candidates, exploit)]
+        if candidates.size == 0:
             return exploit, set()
-        pool_size = min(pool.size, want)
-        pool = top_k(np.where(pool_mask, scores, -np.inf).astype(np.float32), pool_size)
+        pool = candidates[top_k(scores[candidates], min(candidates.size, want))]
     picked = pool[rng.permutation(pool.size)[: min(slots, pool.size)]]
     picked = picked[np.lexsort((picked, -scores[picked]))]
     keep = exploit[: max(n_results - picked.size, 0)]
