@@ -38,12 +38,33 @@ def check_security(config: Config) -> None:
         )
 
 
+# The thread pools of the numeric libraries a job may use (OpenBLAS, MKL, OpenMP: numpy, scipy,
+# implicit, torch), read once when each library loads.
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def worker_threads(workers: int, cpus: int | None = None) -> int:
+    """Threads per worker process: the machine's cores shared out among the workers."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cpus or 1) // max(1, workers))
+
+
 def worker_environment(config: Config) -> dict[str, str]:
+    """The environment of the worker processes: the settings, the server's pid and, with several
+    workers, thread pools sized to their share of the cores (unless set already). Each library
+    otherwise starts a thread per core in every worker, and their spin-waiting threads take the
+    cores from each other: two workers on two cores trained the reference data sets with 2-10×
+    the CPU time (segmentation recipes 10×, user-personalization 2×)."""
     env = dict(os.environ)
     for setting in SETTINGS:
         value = getattr(config, setting.name)
         env[setting.env] = str(value).lower() if isinstance(value, bool) else str(value)
     env[worker.SERVER_PID_ENV] = str(os.getpid())  # workers exit if the server is killed
+    if config.workers > 1:
+        threads = str(worker_threads(config.workers))
+        for name in THREAD_ENV:
+            env.setdefault(name, threads)
     return env
 
 

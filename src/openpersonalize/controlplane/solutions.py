@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from openpersonalize.controlplane import catalog, common, lifecycle
+from openpersonalize.controlplane import catalog, common, dataset_records, lifecycle
 from openpersonalize.controlplane.context import Context
 from openpersonalize.controlplane.registry import operation
 from openpersonalize.errors import InvalidInputException, ResourceInUseException
@@ -44,6 +45,41 @@ def _check_config(recipe: catalog.Recipe, config: dict[str, Any], perform_hpo: b
         )
 
 
+def _items_schema(ctx: Context, group_arn: str) -> dict[str, Any] | None:
+    """The parsed Avro schema of the group's Items dataset (None when it has none yet)."""
+    for dataset in dataset_records.datasets_of_group(ctx, group_arn):
+        if dataset.body.get("datasetType") == "Items":
+            schema: dict[str, Any] = json.loads(
+                ctx.store.get(str(dataset.body["schemaArn"])).body["schema"]
+            )
+            return schema
+    return None
+
+
+def _check_objective(
+    ctx: Context, group_arn: str, recipe: catalog.Recipe, config: dict[str, Any]
+) -> None:
+    """optimizationObjective: a recipe that supports it and, when the group already has an
+    Items dataset, a numeric non-nullable column of it (else training checks and fails)."""
+    from openpersonalize.engine.objective import (
+        ObjectiveError,
+        check_items_schema,
+        check_recipe,
+        parse_objective,
+    )
+
+    try:
+        objective = parse_objective(config)
+        if objective is None:
+            return
+        check_recipe(objective, recipe.name)
+        schema = _items_schema(ctx, group_arn)
+        if schema is not None:
+            check_items_schema(objective, schema)
+    except ObjectiveError as exc:
+        raise InvalidInputException(exc.message) from None
+
+
 @operation("CreateSolution")
 def create_solution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     group = common.require(ctx, params["datasetGroupArn"], "dataset-group")
@@ -73,6 +109,8 @@ def create_solution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     for arn in (config.get("autoMLConfig") or {}).get("recipeList") or []:
         catalog.recipe_from_arn(ctx, arn)
     _check_config(recipe, config, perform_hpo)
+    if not perform_automl:
+        _check_objective(ctx, group.arn, recipe, config)
     common.check_quota(
         len(common.live(ctx.store.select(KIND, dataset_group=group.arn))),
         ctx.config.max_active_solutions_per_dataset_group,

@@ -2,10 +2,11 @@
 
 Ranking recipes use the Personalize split (:func:`~openpersonalize.engine.split.personalize_split`)
 and :func:`~openpersonalize.engine.evaluate.rank_held_out`; with ``eventsConfig`` the
-event-weighted NDCG is added. USER_SEGMENTATION recipes split each user's events 80 % / 20 % by
-time and score, per test item, the top 1 % of users the model ranks for it. Their metric keys
-are not published (spec Appendix C.7); we report ``hits_at_1_percent``, ``recall_at_1_percent``
-and ``coverage``.
+event-weighted NDCG is added, with ``optimizationObjective`` ``average_rewards_at_k``
+(:mod:`openpersonalize.engine.objective`). USER_SEGMENTATION recipes split each user's events
+80 % / 20 % by time and score, per test item, the top 1 % of users the model ranks for it. Their
+metric keys are not published (spec Appendix C.7); we report ``hits_at_1_percent``,
+``recall_at_1_percent`` and ``coverage``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy.typing as npt
 from openpersonalize.engine.base import IntArray, Model, TrainingData
 from openpersonalize.engine.evaluate import rank_held_out
 from openpersonalize.engine.metrics import event_rewards, ranking_metrics
+from openpersonalize.engine.objective import AVERAGE_REWARDS_KEY, average_rewards_at_k
 from openpersonalize.engine.split import HeldOutUsers, subset_interactions
 
 SEGMENT_TRAIN_FRACTION = 0.8
@@ -57,12 +59,18 @@ def ranking_model_metrics(
     test: HeldOutUsers,
     n_items: int,
     event_weights: Mapping[str, float] | None = None,
+    item_rewards: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, float]:
-    """Personalize metrics of ``model`` on held-out users; event-weighted NDCG with weights."""
+    """Personalize metrics of ``model`` on held-out users; event-weighted NDCG with weights;
+    ``average_rewards_at_k`` with ``item_rewards`` ((n_items,) float64 ≥ 0, the
+    optimizationObjective's value of every item)."""
     top = rank_held_out(model, test)
     relevant = test.relevant_sets()
     gains = relevant_gains(test, relevant, event_weights) if event_weights else None
-    return ranking_metrics(top, relevant, n_items, gains)
+    metrics = ranking_metrics(top, relevant, n_items, gains)
+    if item_rewards is not None:
+        metrics[AVERAGE_REWARDS_KEY] = average_rewards_at_k(top, relevant, item_rewards)
+    return metrics
 
 
 # --- user segmentation ------------------------------------------------------------------------

@@ -208,3 +208,47 @@ def tiny_weighted_data() -> TrainingData:
         event_value=np.full(4, np.nan, dtype=np.float32),
         weight=np.array([0.2, 1.0, 0.2, 0.2], dtype=np.float32),
     )
+
+
+def test_batched_fold_in_equals_one_user_at_a_time() -> None:
+    """The padded batch of fold-in systems (and the long-history path) solve the same systems
+    as folding each user in alone."""
+    rng = np.random.default_rng(0)
+    n, k = 500, 16
+    y = rng.standard_normal((n, k)).astype(np.float32)
+    gram = (y.T @ y + 0.1 * np.eye(k)).astype(np.float32)
+    lengths = [3, 1, up.FOLD_IN_PAD + 70, 50, 7]
+    histories = [
+        History(rng.integers(0, n, size=length).astype(np.int64), np.arange(float(length)))
+        for length in lengths
+    ]
+    systems, targets = up._fold_in_systems(histories, y, gram, 2.0, 0.9)
+    for row, h in enumerate(histories):
+        idx, w = up._newest_weights(h.item_idx, 0.9, 0)
+        yi, conf = y[idx], np.float32(2.0) * w
+        np.testing.assert_allclose(
+            systems[row], gram + (yi * conf[:, None]).T @ yi, rtol=1e-4, atol=1e-3
+        )
+        np.testing.assert_allclose(
+            targets[row], (yi * (1.0 + conf)[:, None]).sum(axis=0), rtol=1e-4, atol=1e-3
+        )
+
+
+@pytest.mark.parametrize("scale", [0.1, 3.0])
+def test_woodbury_fold_in_equals_the_direct_solve(scale: float) -> None:
+    """fold_in's rank-L update gives the user vectors of the k × k systems, short and long
+    histories alike (long ones take the direct path)."""
+    rng = np.random.default_rng(1)
+    n, k = 400, 24
+    y = (rng.standard_normal((n, k)) * scale).astype(np.float32)
+    gram = (y.T @ y + 0.05 * np.eye(k)).astype(np.float32)
+    lengths = [1, 2, 5, k, k + 9, 3]
+    histories = [
+        History(rng.integers(0, n, size=length).astype(np.int64), np.arange(float(length)))
+        for length in lengths
+    ]
+    got = up.fold_in(histories, y, gram, np.linalg.inv(gram.astype(np.float64)), 10.0, 0.9)
+    systems, targets = up._fold_in_systems(histories, y, gram, 10.0, 0.9)
+    expected = np.linalg.solve(systems.astype(np.float64), targets.astype(np.float64)[:, :, None])
+    expected = expected[:, :, 0]
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())

@@ -33,6 +33,7 @@ from openpersonalize.data.vocab import Vocabulary
 from openpersonalize.engine.base import FloatArray, History, IntArray, JsonDict, Model, TrainingData
 from openpersonalize.engine.evaluate import single_blas_thread, top_k
 from openpersonalize.engine.metrics import ranking_metrics
+from openpersonalize.engine.objective import ItemObjective
 from openpersonalize.engine.split import validation_split
 
 # Item×item EASE is used up to this many items (most popular first); above it the catalogue goes
@@ -383,6 +384,126 @@ def _sparse_max(values: FloatArray, n: int) -> float:
     return max(top, 0.0) if values.shape[0] < n else top
 
 
+def newest_weights_batch(
+    histories: Sequence[History], decay: float
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """:func:`_newest_weights` of several histories at once: (owner row, item index, weight),
+    grouped by owner and, within an owner, by item index (as ``np.unique`` orders them)."""
+    lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
+    if not lengths.sum():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.float32)
+    items = np.concatenate([h.item_idx for h in histories]).astype(np.int64, copy=False)
+    owner = np.repeat(np.arange(len(histories), dtype=np.int64), lengths)
+    ends = np.cumsum(lengths)
+    age = ends[owner] - 1 - np.arange(items.shape[0], dtype=np.int64)
+    n = int(items.max()) + 1
+    key = owner * n + items
+    order = np.lexsort((age, key))  # each (owner, item) group starts with its newest event
+    key, age = key[order], age[order]
+    first = np.ones(key.shape[0], dtype=np.bool_)
+    first[1:] = key[1:] != key[:-1]
+    key, age = key[first], age[first]
+    weights = np.power(decay, age.astype(np.float64)).astype(np.float32)
+    keep = weights != 0  # as the dense row: weights that underflowed to 0 are dropped
+    key, weights = key[keep], weights[keep]
+    return key // n, key % n, weights
+
+
+# Histories up to this long are folded in as one padded batch of small matrix products; longer
+# ones (rare) one by one, so that the padding stays small.
+FOLD_IN_PAD = 128
+
+
+def _fold_in_systems(
+    histories: Sequence[History], y: FloatArray, gram: FloatArray, alpha: float, decay: float
+) -> tuple[FloatArray, FloatArray]:
+    """The iALS fold-in systems of non-empty histories: ``(YᵀY + λI + Σ c_i y_i y_iᵀ)`` and
+    ``Σ (1 + c_i) y_i`` per history, ((m, k, k), (m, k)) float32, with confidence
+    ``c_i = alpha · decay^age`` of each item's newest event."""
+    m, k = len(histories), y.shape[1]
+    owner, items, w = newest_weights_batch(histories, decay)
+    conf = np.float32(alpha) * w
+    yi = y[items]
+    targets = np.zeros((m, k), dtype=np.float32)
+    counts = np.bincount(owner, minlength=m)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    has = np.flatnonzero(counts)
+    if has.size:
+        targets[has] = np.add.reduceat(yi * (1.0 + conf)[:, None], starts[has], axis=0)
+    systems = np.empty((m, k, k), dtype=np.float32)
+    short = counts <= FOLD_IN_PAD
+    width = int(counts[short].max()) if short.any() else 0
+    rows = np.flatnonzero(short)
+    if rows.size and width:
+        padded = np.zeros((m, width, k), dtype=np.float32)
+        sel = short[owner]
+        position = np.arange(owner.shape[0]) - starts[owner]
+        padded[owner[sel], position[sel]] = yi[sel] * np.sqrt(conf[sel])[:, None]
+        part = padded[rows]
+        systems[rows] = np.matmul(part.transpose(0, 2, 1), part) + gram
+    elif rows.size:
+        systems[rows] = gram
+    for row in np.flatnonzero(~short).tolist():
+        lo, hi = int(starts[row]), int(starts[row] + counts[row])
+        weighted = yi[lo:hi] * conf[lo:hi, None]
+        np.add(gram, weighted.T @ yi[lo:hi], out=systems[row])
+    return systems, targets
+
+
+def fold_in(
+    histories: Sequence[History],
+    y: FloatArray,
+    gram: FloatArray,
+    gram_inv: npt.NDArray[np.float64],
+    alpha: float,
+    decay: float,
+) -> FloatArray:
+    """iALS user vectors of non-empty histories, (m, k) float32: the solution ``u`` of
+    ``(YᵀY + λI + Σ c_i y_i y_iᵀ) u = Σ (1 + c_i) y_i`` with ``c_i = alpha · decay^age`` of
+    each item's newest event.
+
+    A history of L ≤ k items changes the shared ``G = YᵀY + λI`` by a rank-L term, so the
+    Woodbury identity solves an L × L system instead of a k × k one:
+    ``u = G⁻¹b − G⁻¹Yᵢᵀ (C⁻¹ + Yᵢ G⁻¹ Yᵢᵀ)⁻¹ Yᵢ G⁻¹ b``, for the whole batch at once in float64
+    (``gram_inv`` = G⁻¹). Longer histories take the k × k systems of :func:`_fold_in_systems`."""
+    m, k = len(histories), y.shape[1]
+    owner, items, w = newest_weights_batch(histories, decay)
+    counts = np.bincount(owner, minlength=m)
+    users = np.zeros((m, k), dtype=np.float32)
+    short = (counts > 0) & (counts <= min(k, FOLD_IN_PAD))
+    rows = np.flatnonzero(short)
+    if rows.size:
+        sel = short[owner]
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        slot = np.full(m, -1, dtype=np.int64)
+        slot[rows] = np.arange(rows.size)
+        at = (slot[owner[sel]], (np.arange(owner.shape[0]) - starts[owner])[sel])
+        width = int(counts[rows].max())
+        conf = np.float64(alpha) * w[sel].astype(np.float64)
+        padded = np.zeros((rows.size, width, k), dtype=np.float64)
+        padded[at] = y[items[sel]]
+        inv_conf = np.ones((rows.size, width), dtype=np.float64)  # padding: decoupled unit rows
+        inv_conf[at] = 1.0 / conf
+        weights = np.zeros((rows.size, width), dtype=np.float64)
+        weights[at] = 1.0 + conf
+        b = np.einsum("rlk,rl->rk", padded, weights)  # Σ (1 + c_i) y_i
+        t = b @ gram_inv  # G⁻¹ b (G symmetric)
+        z = padded @ gram_inv  # Yᵢ G⁻¹
+        inner = z @ padded.transpose(0, 2, 1)
+        diagonal = np.arange(width)
+        inner[:, diagonal, diagonal] += inv_conf
+        rhs = np.einsum("rlk,rk->rl", padded, t)
+        solved = np.linalg.solve(inner, rhs[:, :, None])[:, :, 0]
+        users[rows] = t - np.einsum("rlk,rl->rk", z, solved)
+    long = np.flatnonzero(counts > min(k, FOLD_IN_PAD))
+    if long.size:
+        picked = [histories[i] for i in long.tolist()]
+        systems, targets = _fold_in_systems(picked, y, gram, alpha, decay)
+        users[long] = np.linalg.solve(systems, targets[:, :, None])[:, :, 0]
+    return users
+
+
 class UserPersonalization(Model):
     """EASE/iALS + sequence + repeat + popularity blend. See the module docstring."""
 
@@ -390,6 +511,7 @@ class UserPersonalization(Model):
     recipe_type: ClassVar[str] = "USER_PERSONALIZATION"
     realtime: ClassVar[bool] = True
     returns_scores: ClassVar[bool] = True
+    scores_into: ClassVar[bool] = True
     default_hyperparameters: ClassVar[dict[str, str]] = {
         "hidden_dimension": "149",
         "bptt": "32",
@@ -417,6 +539,7 @@ class UserPersonalization(Model):
         popularity_edges: npt.NDArray[np.float64] | None = None,
         als_l2: float = 0.05,
         als_alpha: float = 10.0,
+        objective: ItemObjective | None = None,
     ) -> None:
         super().__init__(items, users)
         self.blend = blend
@@ -441,6 +564,20 @@ class UserPersonalization(Model):
         )
         self.als_l2 = als_l2
         self.als_alpha = als_alpha
+        # solutionConfig.optimizationObjective, blended into every score (engine/objective.py).
+        self.objective = objective
+
+    def with_objective(self, objective: ItemObjective | None) -> UserPersonalization:
+        """This model, scoring with ``objective`` blended in (None: relevance only)."""
+        self.objective = objective
+        return self
+
+    def _blend_objective(self, scores: FloatArray) -> FloatArray:
+        """The last step of both scoring paths (online and offline): the optimization
+        objective blended into the relevance scores, in place, when the solution has one."""
+        if self.objective is not None:
+            self.objective.apply(scores)
+        return scores
 
     # -- training ------------------------------------------------------------------------------
 
@@ -705,7 +842,7 @@ class UserPersonalization(Model):
         if b.metadata:
             total += b.metadata * self._part("metadata", histories, b.history_decay)
         out: FloatArray = (total + 1e-4 * self.popularity[None, :]).astype(np.float32)
-        return out
+        return self._blend_objective(out)
 
     def _tuning_items(self, histories: list[History]) -> IntArray | None:
         """Large catalogues: the items tuning ranks among (sorted), else None (all items).
@@ -788,9 +925,11 @@ class UserPersonalization(Model):
                 out[row] = y @ u.astype(np.float32)
         return out
 
-    def score_users(self, histories: Sequence[History]) -> FloatArray:
-        """Blended scores, (len(histories), n_items) float32 (C-contiguous); empty histories →
-        popularity.
+    def score_users(
+        self, histories: Sequence[History], out: FloatArray | None = None
+    ) -> FloatArray:
+        """Blended scores, (len(histories), n_items) float32 (C-contiguous, ``out`` when given);
+        empty histories → popularity.
 
         The collaborative part of the whole batch is one matrix product
         (:meth:`_collaborative_rows`) whose output buffer becomes the result; the sparse parts
@@ -798,27 +937,30 @@ class UserPersonalization(Model):
         items of the history and their transitions. The blend adds the same terms in the same
         order as the dense blend of :meth:`_part`."""
         b = self.blend
-        total, live = self._collaborative_rows(histories, b.history_decay)
+        total, live = self._collaborative_rows(histories, b.history_decay, b.collaborative, out)
+        dead = np.flatnonzero(~live)
+        if dead.size:
+            total[dead] = 0.0  # an all-zero collaborative part
         if b.popularity_half_life == LOCAL:
-            local: FloatArray | None = b.popularity * self._local_popularity(histories)
-            shared: FloatArray | None = None
+            total += np.float32(b.popularity) * self._local_popularity(histories)
+            total += self._tie_break()
         else:
-            local, shared = None, b.popularity * self.popularity
-        zero_part = b.collaborative * np.float32(0.0)
+            total += self._shared_base()
         for row, h in enumerate(histories):
-            pop = local[row] if local is not None else shared
-            assert pop is not None
-            out = total[row]
-            if live[row]:
-                np.multiply(out, b.collaborative, out=out)
-                np.add(pop, out, out=out)
-            elif b.collaborative != 0.0:
-                # What the dense blend adds for an all-zero part (0 × c, keeps -0.0 / NaN rules).
-                np.add(pop, zero_part, out=out)
-            else:
-                out[...] = pop
-            self._add_sparse_parts(h, out)
-        return total
+            self._add_sparse_parts(h, total[row])
+        return self._blend_objective(total)
+
+    def _shared_base(self) -> FloatArray:
+        """Popularity part plus tie-break, the same for every user (when popularity is not
+        local to the time of the user's last event), (n_items,) float32, once per model."""
+        cached = self.__dict__.get("_shared_base_cache")
+        key = (self.popularity, self.blend.popularity)
+        if cached is None or cached[0] is not key[0] or cached[1] != key[1]:
+            base = np.float32(self.blend.popularity) * self.popularity + self._tie_break()
+            cached = (key[0], key[1], base.astype(np.float32))
+            self.__dict__["_shared_base_cache"] = cached
+        out: FloatArray = cached[2]
+        return out
 
     def _score_one(self, h: History) -> FloatArray:
         """One user's blended scores, (n_items,) float32."""
@@ -826,8 +968,8 @@ class UserPersonalization(Model):
         return out
 
     def _add_sparse_parts(self, h: History, total: FloatArray) -> None:
-        """Adds the sequence, repeat, seen and metadata parts and the tie-break to one user's
-        ``total`` ((n_items,) float32, in place)."""
+        """Adds the sequence, repeat, seen and metadata parts to one user's ``total``
+        ((n_items,) float32, in place)."""
         b = self.blend
         n = len(self.items)
         if b.sequence and len(h):
@@ -850,7 +992,6 @@ class UserPersonalization(Model):
             total[idx] += b.seen * np.ones(idx.shape[0], dtype=np.float32)
         if b.metadata:
             total += b.metadata * self._part("metadata", [h], b.history_decay)[0]
-        total += self._tie_break()
 
     def _tie_break(self) -> FloatArray:
         cached = self.__dict__.get("_tie_break_cache")
@@ -882,18 +1023,33 @@ class UserPersonalization(Model):
         out: FloatArray = cached[2]
         return out
 
+    def _als_gram_inverse(self, gram: FloatArray) -> npt.NDArray[np.float64]:
+        """``(YᵀY + λI)⁻¹`` in float64, once per model (the fold-in's Woodbury form)."""
+        cached = self.__dict__.get("_als_gram_inverse_cache")
+        if cached is None or cached[0] is not gram:
+            cached = (gram, np.linalg.inv(gram.astype(np.float64)))
+            self.__dict__["_als_gram_inverse_cache"] = cached
+        out: npt.NDArray[np.float64] = cached[1]
+        return out
+
     def _collaborative_rows(
-        self, histories: Sequence[History], decay: float
+        self,
+        histories: Sequence[History],
+        decay: float,
+        scale: float = 1.0,
+        out: FloatArray | None = None,
     ) -> tuple[FloatArray, BoolArray]:
-        """The normalised collaborative part of a batch: ((m, n_items) float32 C-contiguous,
-        (m,) bool). A row whose flag is False has an all-zero part and holds garbage; the caller
-        overwrites it. One matrix product for the whole batch (EASE block or iALS factors)."""
+        """The normalised collaborative part of a batch times ``scale`` (its blend weight):
+        ((m, n_items) float32 C-contiguous, ``out`` when given; (m,) bool). A row whose flag is
+        False has an all-zero part and holds garbage; the caller overwrites it. One matrix
+        product for the whole batch (EASE block or iALS factors)."""
         n = len(self.items)
         m = len(histories)
         live = np.zeros(m, dtype=np.bool_)
+        if out is None:
+            out = np.empty((m, n), dtype=np.float32)
         if self.ease_weights is not None:
             width = self.ease_items.shape[0]
-            out = np.empty((m, n), dtype=np.float32)
             if width == 0:
                 return out, live
             x = np.zeros((m, width), dtype=np.float32)
@@ -912,31 +1068,24 @@ class UserPersonalization(Model):
             if width < n:
                 out[live] = 0.0
             for row in np.flatnonzero(live).tolist():
-                out[row, self.ease_items] = ease[row] / tops[row]
+                out[row, self.ease_items] = ease[row] * (np.float32(scale) / tops[row])
             return out, live
         if self.item_factors is None:
-            return np.empty((m, n), dtype=np.float32), live
+            return out, live
         y = self.item_factors
         gram = self._als_gram(y)
-        users = np.zeros((m, y.shape[1]), dtype=np.float32)
-        for row, h in enumerate(histories):
-            if len(h) == 0:
-                continue
-            idx, w = _newest_weights(h.item_idx, decay, 0)
-            yi = y[idx]
-            conf = np.float32(self.als_alpha) * w
-            a = gram + (yi * conf[:, None]).T @ yi
-            u = np.linalg.solve(a, (yi * (1.0 + conf)[:, None]).sum(axis=0))
-            users[row] = u.astype(np.float32)
-            live[row] = True
-        out = np.ascontiguousarray(users @ y.T, dtype=np.float32)
+        live[:] = [len(h) > 0 for h in histories]
+        users = fold_in(histories, y, gram, self._als_gram_inverse(gram), self.als_alpha, decay)
+        np.matmul(users, y.T, out=out)
         if n == 0:
             live[:] = False
             return out, live
         tops = out.max(axis=1)
         live &= tops > 0
-        for row in np.flatnonzero(live).tolist():
-            np.divide(out[row], tops[row], out=out[row])
+        # Each live row divided by its maximum and times ``scale``: one pass over the batch.
+        factor = np.zeros(m, dtype=np.float32)
+        factor[live] = np.float32(scale) / tops[live]
+        out *= factor[:, None]
         return out, live
 
     # -- artifacts -----------------------------------------------------------------------------
@@ -971,6 +1120,9 @@ class UserPersonalization(Model):
             "als_l2": self.als_l2,
             "als_alpha": self.als_alpha,
         }
+        if self.objective is not None:
+            objective_arrays, meta["objective"] = self.objective.to_arrays()
+            arrays.update(objective_arrays)
         return arrays, meta
 
     @classmethod
@@ -1012,4 +1164,5 @@ class UserPersonalization(Model):
             popularity_edges=np.asarray(arrays["popularity_edges"], dtype=np.float64),
             als_l2=float(meta.get("als_l2", 0.05)),
             als_alpha=float(meta.get("als_alpha", 10.0)),
+            objective=ItemObjective.from_arrays(arrays, meta.get("objective")),
         )
