@@ -110,7 +110,7 @@ def user_state(
     if events is not None:
         event_type = tuple(e[0] for e, k in zip(events, known.tolist(), strict=True) if k)
     else:
-        event_type = tuple(type_names[t] for t in types[known].tolist())
+        event_type = tuple(map(type_names.__getitem__, types[known].tolist()))
     history = History(
         item_idx=idx[known],
         timestamp=timestamps[known].astype(np.float64, copy=False),

@@ -84,19 +84,37 @@ def top_k_rows(scores: npt.NDArray[np.float32], k: int) -> list[IntArray]:
         rows = np.concatenate([rows, tail_rows[which]])
         cols = np.concatenate([cols, full + offset])
     values = scores[rows, cols]
-    order = np.lexsort((cols, -values, rows))
+    order = _row_value_col_order(rows, cols, values, m, n)
     rows, cols, values = rows[order], cols[order], values[order]
     starts = np.searchsorted(rows, np.arange(m + 1))
-    out: list[IntArray] = []
-    for row in range(m):
-        if not exact[row]:
-            out.append(top_k(scores[row], k))
-            continue
-        lo, hi = int(starts[row]), int(starts[row + 1])
-        hi = min(hi, lo + k)
-        picked = cols[lo:hi]
-        out.append(picked[np.isfinite(values[lo:hi])].astype(np.int64, copy=False))
+    # The first k of each row, finite ones only, split into one array per row.
+    rank = np.arange(rows.shape[0]) - starts[rows]
+    keep = (rank < k) & np.isfinite(values)
+    counts = np.bincount(rows[keep], minlength=m)
+    out: list[IntArray] = np.split(cols[keep].astype(np.int64, copy=False), np.cumsum(counts)[:-1])
+    for row in np.flatnonzero(~exact).tolist():
+        out[row] = top_k(scores[row], k)
     return out
+
+
+def _row_value_col_order(
+    rows: IntArray, cols: IntArray, values: npt.NDArray[np.float32], m: int, n: int
+) -> IntArray:
+    """The order of ``np.lexsort((cols, -values, rows))`` (row ascending, value descending, col
+    ascending) through one sort of a packed 64-bit key when row and col fit beside the value's
+    32 bits; the float's bits map to an unsigned integer in the same order."""
+    row_bits, col_bits = max(1, m.bit_length()), max(1, n.bit_length())
+    if row_bits + col_bits + 32 > 64:
+        order: IntArray = np.lexsort((cols, -values, rows))
+        return order
+    bits = (values + np.float32(0.0)).view(np.uint32).astype(np.uint64)  # -0.0 → 0.0
+    negative = (bits >> np.uint64(31)) == 1
+    ascending = np.where(negative, ~bits & np.uint64(0xFFFFFFFF), bits | np.uint64(0x80000000))
+    key = rows.astype(np.uint64) << np.uint64(32 + col_bits)
+    key |= (np.uint64(0xFFFFFFFF) - ascending) << np.uint64(col_bits)
+    key |= cols.astype(np.uint64)
+    packed: IntArray = np.argsort(key)
+    return packed
 
 
 def softmax_normalisers(
@@ -203,16 +221,17 @@ def merge_at(base: IntArray, inserted: IntArray, positions: list[int]) -> IntArr
     """``inserted`` placed at ``positions`` (ascending, distinct after adjustment) of the merged
     list, keeping the relative order of both lists."""
     total = base.size + inserted.size
-    out = np.empty(total, dtype=np.int64)
-    taken = np.zeros(total, dtype=bool)
-    used: list[int] = []
-    for p in positions:
-        p = min(max(p, used[-1] + 1 if used else 0), total - (inserted.size - len(used)))
-        used.append(p)
-    taken[used] = True
-    out[taken] = inserted
-    out[~taken] = base
-    return out
+    merged: list[int] = []
+    rest = iter(base.tolist())
+    last = -1
+    for placed, (p, item) in enumerate(zip(positions, inserted.tolist(), strict=True)):
+        p = min(max(p, last + 1), total - (inserted.size - placed))
+        while len(merged) < p:
+            merged.append(next(rest))
+        merged.append(item)
+        last = p
+    merged.extend(rest)
+    return np.asarray(merged, dtype=np.int64)
 
 
 def promote(
