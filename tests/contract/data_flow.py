@@ -29,6 +29,21 @@ S3_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 
+# GetSolutionMetrics keys as Personalize documents them (spec §4.2), written out here rather than
+# imported from the engine, so that the tests check the engine against the spec.
+RANKING_KEYS = frozenset(
+    {
+        "coverage",
+        "mean_reciprocal_rank_at_25",
+        "normalized_discounted_cumulative_gain_at_5",
+        "normalized_discounted_cumulative_gain_at_10",
+        "normalized_discounted_cumulative_gain_at_25",
+        "precision_at_5",
+        "precision_at_10",
+        "precision_at_25",
+    }
+)
+
 
 def avro(name: str, fields: list[tuple[str, Any]], **attrs: dict[str, Any]) -> str:
     out = []

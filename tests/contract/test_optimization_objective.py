@@ -19,20 +19,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from openpersonalize.datasets import small
-from tests.contract.data_flow import create_group, run_import
+from tests.contract.data_flow import RANKING_KEYS, create_group, run_import
 from tests.contract.server import RunningServer, wait_for
 
 RECIPE = "arn:aws:personalize:::recipe/"
-RANKING_KEYS = {
-    "coverage",
-    "mean_reciprocal_rank_at_25",
-    "normalized_discounted_cumulative_gain_at_5",
-    "normalized_discounted_cumulative_gain_at_10",
-    "normalized_discounted_cumulative_gain_at_25",
-    "precision_at_5",
-    "precision_at_10",
-    "precision_at_25",
-}
 REWARDS = "average_rewards_at_k"
 
 

@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.contract.data_flow import create_group, run_import
+from tests.contract.data_flow import RANKING_KEYS, create_group, run_import
 from tests.contract.server import RunningServer
 from tests.contract.test_shared_data_imports import FILES, SCHEMAS
 
@@ -69,19 +69,6 @@ RECIPES = (
 # non-null float): the same metrics plus average_rewards_at_k.
 OBJECTIVE = "aws-user-personalization+PRICE"
 OBJECTIVES = {"retail": {"itemAttribute": "PRICE", "objectiveSensitivity": "MEDIUM"}}
-# GetSolutionMetrics keys as Personalize documents them (spec §4.2).
-RANKING_KEYS = frozenset(
-    {
-        "coverage",
-        "mean_reciprocal_rank_at_25",
-        "normalized_discounted_cumulative_gain_at_5",
-        "normalized_discounted_cumulative_gain_at_10",
-        "normalized_discounted_cumulative_gain_at_25",
-        "precision_at_5",
-        "precision_at_10",
-        "precision_at_25",
-    }
-)
 REWARDS = "average_rewards_at_k"
 # Segmentation keys are not published (spec Appendix C.7): these are openpersonalize's names.
 SEGMENTATION_KEYS = frozenset({"hits_at_1_percent", "recall_at_1_percent", "coverage"})

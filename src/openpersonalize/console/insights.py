@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from openpersonalize.console import charts
 from openpersonalize.controlplane.context import Context
+from openpersonalize.engine.metrics import METRIC_KEYS
 from openpersonalize.errors import PersonalizeError
 
 log = logging.getLogger("openpersonalize.console")
@@ -26,16 +27,7 @@ TAIL_POINTS = 120
 # Up to this many versions the metrics are grouped bars; beyond, one line per metric.
 GROUPED_BARS_UP_TO = 4
 # Metrics drawn across solution versions, in the order AWS lists them.
-METRIC_NAMES = (
-    "coverage",
-    "mean_reciprocal_rank_at_25",
-    "normalized_discounted_cumulative_gain_at_5",
-    "normalized_discounted_cumulative_gain_at_10",
-    "normalized_discounted_cumulative_gain_at_25",
-    "precision_at_5",
-    "precision_at_10",
-    "precision_at_25",
-)
+METRIC_NAMES = METRIC_KEYS
 SHORT_METRIC = {
     "coverage": "coverage",
     "mean_reciprocal_rank_at_25": "MRR@25",
