@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,34 +20,20 @@ from tests.contract.data_flow import (
     USERS,
     create_group,
     local_export,
-    moto_s3,
     record_count,
     run_export,
     run_import,
     s3_export,
-    server_env,
+    s3_fixture,
+    s3_server_fixture,
 )
 from tests.contract.server import RunningServer, wait_for
 
 BUCKET = "data-flow"
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[tuple[str, Any]]:
-    with moto_s3() as (endpoint, client):
-        client.create_bucket(Bucket=BUCKET)
-        yield endpoint, client
-
-
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, s3: tuple[str, Any]
-) -> Iterator[RunningServer]:
-    running = RunningServer(
-        tmp_path_factory.mktemp("server") / "data", env=server_env(s3[0])
-    ).start()
-    yield running
-    running.stop()
+s3 = s3_fixture(BUCKET)
+server = s3_server_fixture()
 
 
 def interactions_csv(n: int, *, start_user: int = 0) -> str:

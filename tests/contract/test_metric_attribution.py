@@ -9,7 +9,6 @@ import csv
 import io
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,9 @@ from tests.contract.data_flow import (
     ROLE,
     avro,
     create_group,
-    moto_s3,
     run_import,
-    server_env,
+    s3_fixture,
+    s3_server_fixture,
 )
 from tests.contract.server import RunningServer, wait_for
 
@@ -75,22 +74,8 @@ def write_csv(path: Path, rows: list[tuple[Any, ...]], header: str) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[tuple[str, Any]]:
-    with moto_s3() as (endpoint, client):
-        client.create_bucket(Bucket="reports")
-        yield endpoint, client
-
-
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, s3: tuple[str, Any]
-) -> Iterator[RunningServer]:
-    running = RunningServer(
-        tmp_path_factory.mktemp("attribution") / "data", env=server_env(s3[0])
-    ).start()
-    yield running
-    running.stop()
+s3 = s3_fixture("reports")
+server = s3_server_fixture()
 
 
 class World:

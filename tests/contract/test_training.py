@@ -278,6 +278,7 @@ def test_a_recommender_per_use_case(
         assert set(described["modelMetrics"]) >= {"coverage", "precision_at_25"}
 
 
+@pytest.mark.shared_data
 def test_user_personalization_on_personalize_poc(personalize: Any, shared_data: Path) -> None:
     started = time.monotonic()
     group = personalize.create_dataset_group(name="poc")["datasetGroupArn"]
