@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from benchmarks.serving import FILTER, _schema, build_model
+from benchmarks.serving import FILTER, _schema, build_model, install_model
 from openpersonalize.controlplane import OPERATIONS, lifecycle
 from openpersonalize.controlplane.context import make_context
-from openpersonalize.engine.artifacts import save_model
 from openpersonalize.jobs import runner
 from openpersonalize.settings import load_config
 
@@ -40,7 +39,7 @@ def run(data_dir: Path, n_users: int, n_items: int, n_files: int) -> float:
         return OPERATIONS[operation](ctx, params)
 
     group = op("CreateDatasetGroup", name="bench")["datasetGroupArn"]
-    fields = {
+    fields: dict[str, list[dict[str, Any]]] = {
         "Interactions": [
             {"name": "USER_ID", "type": "string"},
             {"name": "ITEM_ID", "type": "string"},
@@ -80,19 +79,7 @@ def run(data_dir: Path, n_users: int, n_items: int, n_files: int) -> float:
         }
     )
     ctx.records.replace_bulk(datasets["Interactions"], [interactions])
-    solution = op(
-        "CreateSolution",
-        name="bench",
-        datasetGroupArn=group,
-        recipeArn="arn:aws:personalize:::recipe/aws-user-personalization",
-    )["solutionArn"]
-    version = op("CreateSolutionVersion", solutionArn=solution)["solutionVersionArn"]
-    path = save_model(build_model(n_items, rng), data_dir / "artifacts")
-    ctx.store.update(
-        version, status=lifecycle.ACTIVE, body={"artifact": str(path.relative_to(data_dir))}
-    )
-    for queued in ctx.store.jobs(version):  # trained above: no training job
-        ctx.store.finish(queued.id)
+    version = install_model(ctx, group, build_model(n_items, rng))
     flt = op("CreateFilter", name="bench", datasetGroupArn=group, filterExpression=FILTER)
     source = data_dir / "input"
     source.mkdir()

@@ -31,7 +31,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from openpersonalize.controlplane import OPERATIONS, lifecycle
-from openpersonalize.controlplane.context import make_context
+from openpersonalize.controlplane.context import Context, make_context
 from openpersonalize.data.vocab import Vocabulary
 from openpersonalize.engine.artifacts import save_model
 from openpersonalize.engine.recipes.user_personalization import Blend, UserPersonalization
@@ -74,6 +74,28 @@ def build_model(n_items: int, rng: np.random.Generator) -> UserPersonalization:
         item_first_seen=np.full(n_items, 1.6e9),
         item_interaction_count=np.ones(n_items, dtype=np.int64),
     )
+
+
+def install_model(ctx: Context, group: str, model: UserPersonalization) -> str:
+    """A solution version of ``group`` that is ACTIVE with ``model`` as its artifact (built
+    here, not trained: no training job runs)."""
+    solution = OPERATIONS["CreateSolution"](
+        ctx,
+        {
+            "name": "bench",
+            "datasetGroupArn": group,
+            "recipeArn": "arn:aws:personalize:::recipe/aws-user-personalization",
+        },
+    )["solutionArn"]
+    version = str(
+        OPERATIONS["CreateSolutionVersion"](ctx, {"solutionArn": solution})["solutionVersionArn"]
+    )
+    path = save_model(model, ctx.data_dir / "artifacts")
+    relative = str(path.relative_to(ctx.data_dir))
+    ctx.store.update(version, status=lifecycle.ACTIVE, body={"artifact": relative})
+    for queued in ctx.store.jobs(version):
+        ctx.store.finish(queued.id)
+    return version
 
 
 def prepare(data_dir: Path, n_items: int) -> tuple[str, str]:
@@ -132,21 +154,7 @@ def prepare(data_dir: Path, n_items: int) -> tuple[str, str]:
         }
     )
     ctx.records.replace_bulk(datasets["Interactions"], [interactions])
-    solution = op(
-        "CreateSolution",
-        name="bench",
-        datasetGroupArn=group,
-        recipeArn="arn:aws:personalize:::recipe/aws-user-personalization",
-    )["solutionArn"]
-    version = op("CreateSolutionVersion", solutionArn=solution)["solutionVersionArn"]
-    path = save_model(build_model(n_items, rng), data_dir / "artifacts")
-    ctx.store.update(
-        version,
-        status=lifecycle.ACTIVE,
-        body={"artifact": str(path.relative_to(data_dir))},
-    )
-    for queued in ctx.store.jobs(version):  # trained above: no training job
-        ctx.store.finish(queued.id)
+    version = install_model(ctx, group, build_model(n_items, rng))
     campaign = op("CreateCampaign", name="bench", solutionVersionArn=version)["campaignArn"]
     job = ctx.store.claim("bench", 600, ("campaign",))
     if job is None:

@@ -115,16 +115,13 @@ class ModelView:
     interaction_count: npt.NDArray[np.float64]
     latest_timestamp: float  # newest interaction in the dataset (exploration reference)
     history_codes: npt.NDArray[np.int64]  # HistoryTable.item_code -> model item index
-    # Keep-masks of filters that depend on item attributes only, by (filter, values, view).
-    masks: dict[tuple[Any, ...], npt.NDArray[np.bool_]] = field(default_factory=dict)
     # Items young enough to explore, by explorationItemAgeCutOff: (mask, their indices).
     exploration: dict[float, tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]] = field(
         default_factory=dict
     )
-    # Score penalties (0 kept, -inf dropped) of the cached masks, by id(mask): (mask, penalty).
-    penalties: dict[int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]] = field(
-        default_factory=dict
-    )
+    # Score penalties (0 kept, -inf dropped) of the filters that read item attributes only, by
+    # (filter ARN, filter values): see Request.item_penalty.
+    penalties: dict[tuple[Any, ...], npt.NDArray[np.float32]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, model: Model, group: GroupData) -> ModelView:
