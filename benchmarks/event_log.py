@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpersonalize.store.event_log import EventLog
@@ -57,20 +58,21 @@ def run(seconds: float, threads: int, batch_size: int, compact: bool) -> float:
         return sum(counts) / elapsed
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--compact", action="store_true", help="run the compactor meanwhile")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rate = run(args.seconds, args.threads, args.batch_size, args.compact)
     print(
         f"event log: {rate:,.0f} events/s durable "
         f"({args.threads} threads, {args.batch_size}-event batches"
         f"{', compacting' if args.compact else ''})"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

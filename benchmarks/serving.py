@@ -251,7 +251,7 @@ def raw_scoring(n_items: int, seconds: float = 3.0) -> float:
     return done / seconds
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=16)
@@ -299,7 +299,8 @@ def main(argv: list[str] | None = None) -> None:
         f"server CPU {1000 * cpu / max(result['all_requests'], 1):.2f} ms per request"
     )
     print(f"in-process kernel (matvec + mask + argpartition): {raw_scoring(args.items):,.0f} /s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
