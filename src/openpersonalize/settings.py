@@ -99,6 +99,12 @@ SETTINGS: tuple[Setting, ...] = (
         "max_active_campaigns_per_dataset_group", 5, "Quota: campaigns per dataset group.", int
     ),
     Setting("max_pending_import_jobs", 5, "Quota: import jobs CREATE PENDING / IN_PROGRESS.", int),
+    Setting(
+        "max_pending_solution_versions",
+        20,
+        "Quota: solution versions CREATE PENDING / IN_PROGRESS (AWS: 20 per region).",
+        int,
+    ),
     Setting("max_batch_input_files", 1000, "Quota: input files per batch job (AWS: 1000).", int),
     Setting(
         "max_batch_input_bytes",
@@ -186,6 +192,7 @@ class Config:
     max_active_solutions_per_dataset_group: int = 10
     max_active_campaigns_per_dataset_group: int = 5
     max_pending_import_jobs: int = 5
+    max_pending_solution_versions: int = 20
     max_batch_input_files: int = 1000
     max_batch_input_bytes: int = 1_000_000_000
     max_item_affinity_queries: int = 500

@@ -5,7 +5,6 @@ In-process: the Starlette app with a TestClient, the console calling the API han
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,6 +15,7 @@ from openpersonalize.api.app import REST_OPERATIONS, create_app
 from openpersonalize.controlplane.context import Context
 from openpersonalize.jobs import load_job_modules, worker
 from tests.console.conftest import alert_text, custom_schema, make_test_context, write_custom_csvs
+from tests.schemas import avro
 
 GROUP = "shop"
 G = f"/console/dataset-groups/{GROUP}"
@@ -183,15 +183,7 @@ def test_duplicate_group_shows_already_exists(client: TestClient) -> None:
 
 def test_bad_schema_is_shown_inline_under_the_editor(client: TestClient) -> None:
     create_group(client)
-    bad = json.dumps(
-        {
-            "type": "record",
-            "name": "Interactions",
-            "namespace": "com.amazonaws.personalize.schema",
-            "fields": [{"name": "USER_ID", "type": "string"}],
-            "version": "1.0",
-        }
-    )
+    bad = avro("Interactions", [("USER_ID", "string")])
     page = client.post(
         f"{G}/datasets/create",
         data={

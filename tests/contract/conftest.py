@@ -38,29 +38,5 @@ def unique(request: pytest.FixtureRequest) -> str:
     return name[-40:].strip("-") or "t"
 
 
-INTERACTIONS_SCHEMA = """{
-  "type": "record", "name": "Interactions",
-  "namespace": "com.amazonaws.personalize.schema",
-  "fields": [
-    {"name": "USER_ID", "type": "string"},
-    {"name": "ITEM_ID", "type": "string"},
-    {"name": "TIMESTAMP", "type": "long"},
-    {"name": "EVENT_TYPE", "type": "string"}
-  ],
-  "version": "1.0"
-}"""
-
-ITEMS_SCHEMA = """{
-  "type": "record", "name": "Items",
-  "namespace": "com.amazonaws.personalize.schema",
-  "fields": [
-    {"name": "ITEM_ID", "type": "string"},
-    {"name": "GENRE", "type": ["null", "string"], "categorical": true},
-    {"name": "YEAR", "type": ["null", "int"]}
-  ],
-  "version": "1.0"
-}"""
-
-
 def data_dir(server: RunningServer) -> Path:
     return server.data_dir

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ import boto3
 import pytest
 
 from tests.contract.server import RunningServer, wait_for
+from tests.schemas import INTERACTION_FIELDS, avro
 
 ROLE = "arn:aws:iam::123456789012:role/personalize"
 S3_ENV = {
@@ -44,39 +44,10 @@ RANKING_KEYS = frozenset(
     }
 )
 
-
-def avro(name: str, fields: list[tuple[str, Any]], **attrs: dict[str, Any]) -> str:
-    out = []
-    for field_name, field_type in fields:
-        entry: dict[str, Any] = {"name": field_name, "type": field_type}
-        entry.update(attrs.get(field_name, {}))
-        out.append(entry)
-    return json.dumps(
-        {
-            "type": "record",
-            "name": name,
-            "namespace": "com.amazonaws.personalize.schema",
-            "fields": out,
-            "version": "1.0",
-        }
-    )
-
-
 INTERACTIONS = avro(
     "Interactions",
-    [
-        ("USER_ID", "string"),
-        ("ITEM_ID", "string"),
-        ("TIMESTAMP", "long"),
-        ("EVENT_TYPE", "string"),
-        ("EVENT_VALUE", ["null", "float"]),
-        ("DEVICE", ["null", "string"]),
-    ],
+    [*INTERACTION_FIELDS, ("EVENT_VALUE", ["null", "float"]), ("DEVICE", ["null", "string"])],
     DEVICE={"categorical": True},
-)
-BASIC_INTERACTIONS = avro(
-    "Interactions",
-    [("USER_ID", "string"), ("ITEM_ID", "string"), ("TIMESTAMP", "long"), ("EVENT_TYPE", "string")],
 )
 ITEMS = avro(
     "Items",

@@ -25,6 +25,7 @@ from tests.contract.data_flow import (
     s3_server_fixture,
 )
 from tests.contract.server import RunningServer, wait_for
+from tests.schemas import BASIC_INTERACTIONS
 
 RECIPE = "arn:aws:personalize:::recipe/"
 BUCKET = "batch"
@@ -308,9 +309,7 @@ def test_batch_inference_on_shared_data(
 ) -> None:
     p = server.client("personalize")
     runtime = server.client("personalize-runtime")
-    from tests.contract.test_shared_data_imports import SCHEMAS
-
-    group, datasets = create_group(p, "poc-batch", {"Interactions": SCHEMAS["poc"]["Interactions"]})
+    group, datasets = create_group(p, "poc-batch", {"Interactions": BASIC_INTERACTIONS})
     job = run_import(
         p,
         datasets["Interactions"],

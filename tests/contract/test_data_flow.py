@@ -14,7 +14,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.contract.data_flow import (
-    BASIC_INTERACTIONS,
     INTERACTIONS,
     ITEMS,
     USERS,
@@ -28,6 +27,7 @@ from tests.contract.data_flow import (
     s3_server_fixture,
 )
 from tests.contract.server import RunningServer, wait_for
+from tests.schemas import BASIC_INTERACTIONS
 
 BUCKET = "data-flow"
 

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from tests.contract.data_flow import (
-    BASIC_INTERACTIONS,
     create_group,
     local_export,
     run_export,
     run_import,
 )
 from tests.contract.server import RunningServer
+from tests.schemas import BASIC_INTERACTIONS
 
 
 @pytest.fixture(scope="module")

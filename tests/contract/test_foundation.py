@@ -11,11 +11,16 @@ from botocore.exceptions import ClientError
 
 from openpersonalize.controlplane import OPERATIONS
 from openpersonalize.wire import models
-from tests.contract.conftest import INTERACTIONS_SCHEMA, ITEMS_SCHEMA
 from tests.contract.server import RunningServer
+from tests.schemas import BASIC_INTERACTIONS, avro
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+ITEMS_SCHEMA = avro(
+    "Items",
+    [("ITEM_ID", "string"), ("GENRE", ["null", "string"]), ("YEAR", ["null", "int"])],
+    GENRE={"categorical": True},
+)
 
 
 def error_of(call: Any, **kwargs: Any) -> tuple[str, str]:
@@ -94,7 +99,7 @@ def test_unknown_arn_is_resource_not_found(personalize: Any) -> None:
 
 def test_schema_dataset_filter_solution_workflow(personalize: Any, unique: str) -> None:
     group = make_group(personalize, unique)
-    schema = personalize.create_schema(name=f"{unique}-i", schema=INTERACTIONS_SCHEMA)["schemaArn"]
+    schema = personalize.create_schema(name=f"{unique}-i", schema=BASIC_INTERACTIONS)["schemaArn"]
     items_schema = personalize.create_schema(name=f"{unique}-m", schema=ITEMS_SCHEMA)["schemaArn"]
     dataset = personalize.create_dataset(
         name=f"{unique}-ds", schemaArn=schema, datasetGroupArn=group, datasetType="Interactions"

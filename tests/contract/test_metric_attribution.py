@@ -16,23 +16,19 @@ import httpx
 import pytest
 
 from tests.contract.data_flow import (
-    BASIC_INTERACTIONS,
     ROLE,
-    avro,
     create_group,
     run_import,
     s3_fixture,
     s3_server_fixture,
 )
 from tests.contract.server import RunningServer, wait_for
+from tests.schemas import BASIC_INTERACTIONS, INTERACTION_FIELDS, avro
 
 INTERACTIONS = avro(
     "Interactions",
     [
-        ("USER_ID", "string"),
-        ("ITEM_ID", "string"),
-        ("TIMESTAMP", "long"),
-        ("EVENT_TYPE", "string"),
+        *INTERACTION_FIELDS,
         ("EVENT_VALUE", ["null", "float"]),
         ("EVENT_ATTRIBUTION_SOURCE", ["null", "string"]),
     ],

@@ -11,8 +11,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from openpersonalize.datasets import small
-from tests.contract.data_flow import avro, create_group, run_import
+from tests.contract.data_flow import create_group, run_import
 from tests.contract.server import RunningServer, wait_for
+from tests.schemas import avro
 
 RECIPE = "arn:aws:personalize:::recipe/aws-next-best-action"
 ACTIONS = avro(

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.contract.conftest import INTERACTIONS_SCHEMA
 from tests.contract.server import RunningServer
+from tests.schemas import BASIC_INTERACTIONS
 
 
 def test_state_survives_restart(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         group = client.create_dataset_group(
             name="survivor", tags=[{"tagKey": "k", "tagValue": "v"}]
         )["datasetGroupArn"]
-        schema = client.create_schema(name="survivor-s", schema=INTERACTIONS_SCHEMA)["schemaArn"]
+        schema = client.create_schema(name="survivor-s", schema=BASIC_INTERACTIONS)["schemaArn"]
         before = client.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]
     finally:
         server.stop()
@@ -35,7 +35,7 @@ def test_state_survives_restart(tmp_path: Path) -> None:
         assert client.list_tags_for_resource(resourceArn=group)["tags"] == [
             {"tagKey": "k", "tagValue": "v"}
         ]
-        assert client.describe_schema(schemaArn=schema)["schema"]["schema"] == INTERACTIONS_SCHEMA
+        assert client.describe_schema(schemaArn=schema)["schema"]["schema"] == BASIC_INTERACTIONS
     finally:
         server.stop()
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from tests.contract.data_flow import (
-    avro,
     create_group,
     local_export,
     run_export,
@@ -19,54 +18,12 @@ from tests.contract.data_flow import (
     s3_fixture,
     s3_server_fixture,
 )
+from tests.contract.reference_data import FILES, SCHEMAS
 from tests.contract.server import RunningServer
 
 pytestmark = pytest.mark.shared_data
 BUCKET = "shared-data"
 
-SCHEMAS = {
-    "poc": {
-        "Interactions": avro(
-            "Interactions",
-            [("USER_ID", "string"), ("ITEM_ID", "string"), ("TIMESTAMP", "long"),
-             ("EVENT_TYPE", "string")],
-        ),
-        "Items": avro(
-            "Items",
-            [("ITEM_ID", "string"), ("GENRE", "string"), ("YEAR", ["null", "string"])],
-            GENRE={"categorical": True},
-        ),
-    },
-    "retail": {
-        "Interactions": avro(
-            "Interactions",
-            [("USER_ID", "string"), ("ITEM_ID", "string"), ("EVENT_TYPE", "string"),
-             ("TIMESTAMP", "long"), ("DISCOUNT", ["null", "string"])],
-            DISCOUNT={"categorical": True},
-        ),
-        "Items": avro(
-            "Items",
-            [("ITEM_ID", "string"), ("PRICE", "float"), ("CATEGORY_L1", "string"),
-             ("CATEGORY_L2", ["null", "string"]), ("PRODUCT_NAME", "string"),
-             ("PRODUCT_DESCRIPTION", ["null", "string"]), ("GENDER", ["null", "string"]),
-             ("PROMOTED", ["null", "string"])],
-            CATEGORY_L1={"categorical": True},
-            PRODUCT_DESCRIPTION={"textual": True},
-        ),
-        "Users": avro("Users", [("USER_ID", "string"), ("AGE", "int"), ("GENDER", "string")]),
-    },
-}  # fmt: skip
-FILES = {
-    "poc": {
-        "Interactions": "personalize-poc/interactions.csv",
-        "Items": "personalize-poc/item-meta.csv",
-    },
-    "retail": {
-        "Interactions": "retail/interactions.csv.gz",
-        "Items": "retail/items.csv",
-        "Users": "retail/users.csv",
-    },
-}  # fmt: skip
 COUNTS = {
     "poc": {"Interactions": 158_371, "Items": 9_742},
     "retail": {"Interactions": 675_004, "Items": 2_465, "Users": 6_000},

@@ -39,8 +39,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.contract.data_flow import RANKING_KEYS, create_group, run_import
+from tests.contract.reference_data import FILES, SCHEMAS
 from tests.contract.server import RunningServer
-from tests.contract.test_shared_data_imports import FILES, SCHEMAS
 
 # Two data sets' worth of training on two cores can take more than the suite's default 300 s on
 # a busy machine (about two minutes on an idle one).
@@ -128,7 +128,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 
 def start_version(personalize: Any, solution_arn: str, deadline: float) -> str:
-    """CreateSolutionVersion, waiting for a slot when 20 versions are already in flight."""
+    """CreateSolutionVersion, waiting for a slot when ``max_pending_solution_versions`` (20)
+    versions are already in flight."""
     while True:
         try:
             arn: str = personalize.create_solution_version(solutionArn=solution_arn)[

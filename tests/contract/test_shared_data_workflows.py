@@ -38,12 +38,13 @@ from botocore.exceptions import ClientError
 from tests.contract.data_flow import (
     RANKING_KEYS,
     ROLE,
-    avro,
     create_group,
     s3_fixture,
     s3_server_fixture,
 )
+from tests.contract.reference_data import retail_schemas
 from tests.contract.server import RunningServer, wait_for
+from tests.schemas import BASIC_INTERACTIONS, avro
 
 pytestmark = pytest.mark.shared_data
 
@@ -82,35 +83,9 @@ VOD_USE_CASES = (
 )
 RETAIL_RECIPES = ("aws-user-personalization", "aws-item-affinity", "aws-item-attribute-affinity")
 
-RETAIL_SCHEMAS = {
-    "Interactions": avro(
-        "Interactions",
-        [("ITEM_ID", "string"), ("USER_ID", "string"), ("EVENT_TYPE", "string"),
-         ("TIMESTAMP", "long"), ("DISCOUNT", ["null", "string"])],
-        DISCOUNT={"categorical": True},
-    ),
-    "Items": avro(
-        "Items",
-        [("ITEM_ID", "string"), ("PRICE", "float"), ("CATEGORY_L1", "string"),
-         ("CATEGORY_L2", ["null", "string"]), ("PRODUCT_NAME", "string"),
-         ("PRODUCT_DESCRIPTION", ["null", "string"]), ("GENDER", ["null", "string"]),
-         ("PROMOTED", ["null", "string"])],
-        CATEGORY_L1={"categorical": True},
-        CATEGORY_L2={"categorical": True},
-        PRODUCT_DESCRIPTION={"textual": True},
-        GENDER={"categorical": True},
-    ),
-    "Users": avro(
-        "Users", [("USER_ID", "string"), ("AGE", "int"), ("GENDER", "string")],
-        GENDER={"categorical": True},
-    ),
-}  # fmt: skip
+RETAIL_SCHEMAS = retail_schemas("CATEGORY_L2", "GENDER")
 POC_SCHEMAS = {
-    "Interactions": avro(
-        "Interactions",
-        [("USER_ID", "string"), ("ITEM_ID", "string"), ("TIMESTAMP", "long"),
-         ("EVENT_TYPE", "string")],
-    ),
+    "Interactions": BASIC_INTERACTIONS,
     "Items": avro(
         "Items",
         [("ITEM_ID", "string"), ("GENRES", "string"), ("YEAR", ["null", "string"]),

@@ -16,14 +16,10 @@ from openpersonalize.engine.metrics import METRIC_KEYS
 from openpersonalize.engine.recipes import available_recipes
 from openpersonalize.jobs.use_cases import USE_CASES
 from tests.contract.server import RunningServer, wait_for
+from tests.schemas import BASIC_INTERACTIONS
 
 RECIPE = "arn:aws:personalize:::recipe/"
 SEGMENTATION = ("aws-item-affinity", "aws-item-attribute-affinity")
-POC_SCHEMA = """{"type": "record", "name": "Interactions",
- "namespace": "com.amazonaws.personalize.schema",
- "fields": [{"name": "USER_ID", "type": "string"}, {"name": "ITEM_ID", "type": "string"},
-  {"name": "TIMESTAMP", "type": "long"}, {"name": "EVENT_TYPE", "type": "string"}],
- "version": "1.0"}"""
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +278,9 @@ def test_a_recommender_per_use_case(
 def test_user_personalization_on_personalize_poc(personalize: Any, shared_data: Path) -> None:
     started = time.monotonic()
     group = personalize.create_dataset_group(name="poc")["datasetGroupArn"]
-    schema = personalize.create_schema(name="poc-interactions", schema=POC_SCHEMA)["schemaArn"]
+    schema = personalize.create_schema(name="poc-interactions", schema=BASIC_INTERACTIONS)[
+        "schemaArn"
+    ]
     dataset = personalize.create_dataset(
         name="poc-interactions",
         schemaArn=schema,

@@ -14,7 +14,6 @@ from openpersonalize.errors import (
 )
 
 KIND = "solution-version"
-MAX_IN_FLIGHT = 20
 UPDATE_RECIPES = (
     "aws-user-personalization",
     "aws-user-personalization-v2",
@@ -50,9 +49,10 @@ def create_version(
         for v in ctx.store.select(KIND)
         if v.status in lifecycle.IN_FLIGHT and v.deleted_at is None
     )
-    if in_flight >= MAX_IN_FLIGHT:
+    limit = ctx.config.max_pending_solution_versions
+    if in_flight >= limit:
         raise LimitExceededException(
-            f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status."
+            f"More than {limit} resources with PENDING or IN_PROGRESS status."
         )
     version_id = common.new_id()
     arn = ctx.arns.solution_version(solution.name, version_id)

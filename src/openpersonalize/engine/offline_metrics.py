@@ -4,8 +4,9 @@ Ranking recipes use the Personalize split (:func:`~openpersonalize.engine.split.
 and :func:`~openpersonalize.engine.evaluate.rank_held_out`; with ``eventsConfig`` the
 event-weighted NDCG is added, with ``optimizationObjective`` ``average_rewards_at_k``
 (:mod:`openpersonalize.engine.objective`). USER_SEGMENTATION recipes split each user's events
-80 % / 20 % by time and score, per test item, the top 1 % of users the model ranks for it. Their
-metric keys are not published (spec Appendix C.7); we report ``hits_at_1_percent``,
+80 % / 20 % by time and score, per test item, the top 1 % of users the model ranks for it, with
+Personalize's hit and recall at K (spec §4.2; hit is an average number of users, not a rate).
+Their metric keys are not published (spec Appendix C.7); we report ``hits_at_1_percent``,
 ``recall_at_1_percent`` and ``coverage``.
 """
 
@@ -108,9 +109,10 @@ def segmentation_metrics(
 ) -> dict[str, float]:
     """Hit and recall of the top 1 % users per test item (at most 500 items, drawn with ``rng``).
 
-    ``hits``: mean number of the top-K users who interacted with the item in the test period;
-    ``recall``: that number ÷ min(K, number of users who did); ``coverage``: distinct users in any
-    segment ÷ users.
+    ``hits``: mean number of the top-K users who interacted with the item in the test period, a
+    count in [0, K] as Personalize defines "hit at K" (spec §4.2); ``recall``: that number ÷
+    min(K, number of users who did), in [0, 1]; ``coverage``: distinct users in any segment ÷
+    users.
     """
     score_users_for_items = getattr(model, "score_users_for_items", None)
     if score_users_for_items is None or test_items.size == 0 or n_users == 0:

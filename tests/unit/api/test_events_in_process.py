@@ -3,7 +3,6 @@ blocking adapter of the async handlers."""
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,27 +12,15 @@ from openpersonalize.api.rest_handlers import events  # noqa: F401  (registers t
 from openpersonalize.controlplane import OPERATIONS
 from openpersonalize.controlplane.context import make_context
 from openpersonalize.settings import load_config
-
-SCHEMA = json.dumps(
-    {
-        "type": "record",
-        "name": "Interactions",
-        "namespace": "com.amazonaws.personalize.schema",
-        "fields": [
-            {"name": "USER_ID", "type": "string"},
-            {"name": "ITEM_ID", "type": "string"},
-            {"name": "TIMESTAMP", "type": "long"},
-            {"name": "EVENT_TYPE", "type": "string"},
-        ],
-        "version": "1.0",
-    }
-)
+from tests.schemas import BASIC_INTERACTIONS
 
 
 def test_put_events_from_a_thread(tmp_path: Path) -> None:
     ctx = make_context(load_config({"data_dir": str(tmp_path / "data")}, environ={}))
     group = OPERATIONS["CreateDatasetGroup"](ctx, {"name": "g"})["datasetGroupArn"]
-    schema = OPERATIONS["CreateSchema"](ctx, {"name": "g", "schema": SCHEMA})["schemaArn"]
+    schema = OPERATIONS["CreateSchema"](ctx, {"name": "g", "schema": BASIC_INTERACTIONS})[
+        "schemaArn"
+    ]
     dataset = OPERATIONS["CreateDataset"](
         ctx,
         {"name": "g", "schemaArn": schema, "datasetGroupArn": group, "datasetType": "Interactions"},

@@ -12,8 +12,9 @@ import pytest
 
 from openpersonalize.data.csv_import import CsvImportError, import_csv, iter_csv_batches
 from openpersonalize.data.schemas import AvroSchema
+from tests.schemas import field
 
-from ._schemas import field, interactions, schema
+from ._schemas import interactions, schema
 
 INTERACTIONS = schema(
     "Interactions",

@@ -11,8 +11,9 @@ import pytest
 
 from openpersonalize.data.csv_import import CsvImportError, import_csv
 from openpersonalize.data.schemas import AvroSchema, check_dataset_schema
+from tests.schemas import field
 
-from ._schemas import field, schema
+from ._schemas import schema
 
 pytestmark = pytest.mark.shared_data
 

@@ -21,8 +21,9 @@ from openpersonalize.data.schemas import (
     parse_schema,
 )
 from openpersonalize.errors import InvalidInputException
+from tests.schemas import field, schema_text
 
-from ._schemas import field, interactions, schema, schema_text
+from ._schemas import interactions, schema
 
 
 def rejects(text: str, *fragments: str) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from openpersonalize.engine.base import TrainingData
 from openpersonalize.engine.training_data import build_training_data
+from tests.schemas import record
 
 CLUSTERS = {"A": 12, "B": 10, "C": 10}  # cluster -> number of users
 WORDS = {
@@ -60,19 +61,19 @@ def tiny_tables() -> tuple[pa.Table, pa.Table, dict[str, object]]:
             "PRICE": prices,
         }
     )
-    schema = {
-        "type": "record",
-        "name": "Items",
-        "namespace": "com.amazonaws.personalize.schema",
-        "fields": [
-            {"name": "ITEM_ID", "type": "string"},
-            {"name": "GENRE", "type": "string", "categorical": True},
-            {"name": "DESCRIPTION", "type": ["null", "string"], "textual": True},
-            {"name": "NAME", "type": "string", "itemName": True},
-            {"name": "PRICE", "type": "float"},
+    schema = record(
+        "Items",
+        [
+            ("ITEM_ID", "string"),
+            ("GENRE", "string"),
+            ("DESCRIPTION", ["null", "string"]),
+            ("NAME", "string"),
+            ("PRICE", "float"),
         ],
-        "version": "1.0",
-    }
+        GENRE={"categorical": True},
+        DESCRIPTION={"textual": True},
+        NAME={"itemName": True},
+    )
     return interactions, items_table, schema
 
 

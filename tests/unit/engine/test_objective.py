@@ -30,18 +30,14 @@ from openpersonalize.engine.offline_metrics import ranking_model_metrics
 from openpersonalize.engine.recipes.personalized_ranking_v2 import PersonalizedRankingV2
 from openpersonalize.engine.recipes.user_personalization import UserPersonalization
 from openpersonalize.engine.split import personalize_split
+from tests.schemas import record
 from tests.unit.engine.conftest import tiny_tables
 
 RECIPE = "aws-user-personalization"
 
 
 def items_schema(*fields: tuple[str, object]) -> dict[str, object]:
-    return {
-        "type": "record",
-        "name": "Items",
-        "fields": [{"name": "ITEM_ID", "type": "string"}]
-        + [{"name": name, "type": avro} for name, avro in fields],
-    }
+    return record("Items", [("ITEM_ID", "string"), *fields])
 
 
 def test_parse_objective() -> None:

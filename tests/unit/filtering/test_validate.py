@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from openpersonalize.errors import InvalidInputException
@@ -19,6 +17,7 @@ from openpersonalize.filtering import (
     validate,
 )
 from openpersonalize.filtering.ast import CurrentItemRef
+from tests.schemas import avro
 
 from .test_parser import SPEC_EXAMPLES
 
@@ -148,20 +147,17 @@ def test_dataset_group_field_limit(schemas: Schemas) -> None:
 
 
 def test_columns_from_avro() -> None:
-    schema = json.dumps(
-        {
-            "type": "record",
-            "name": "Items",
-            "namespace": "com.amazonaws.personalize.schema",
-            "fields": [
-                {"name": "ITEM_ID", "type": "string"},
-                {"name": "GENRES", "type": ["null", "string"], "categorical": True},
-                {"name": "PRICE", "type": ["float", "null"]},
-                {"name": "DESC", "type": "string", "textual": True},
-                {"name": "FLAG", "type": "boolean"},
-            ],
-            "version": "1.0",
-        }
+    schema = avro(
+        "Items",
+        [
+            ("ITEM_ID", "string"),
+            ("GENRES", ["null", "string"]),
+            ("PRICE", ["float", "null"]),
+            ("DESC", "string"),
+            ("FLAG", "boolean"),
+        ],
+        GENRES={"categorical": True},
+        DESC={"textual": True},
     )
     cols = columns_from_avro(schema)
     assert cols["GENRES"] == ColumnInfo("string", categorical=True)

@@ -17,8 +17,9 @@ from openpersonalize.engine.artifacts import load_model
 from openpersonalize.engine.metrics import METRIC_KEYS
 from openpersonalize.engine.recipes import available_recipes
 from openpersonalize.engine.split import HeldOutUsers
-from openpersonalize.errors import InvalidInputException
+from openpersonalize.errors import InvalidInputException, LimitExceededException
 from openpersonalize.jobs import training
+from openpersonalize.settings import load_config
 from tests.unit.jobs.training_fixtures import (
     call,
     create_solution,
@@ -265,6 +266,27 @@ def test_stop_while_pending_and_while_training(
     running = call(ctx, "CreateSolutionVersion", solutionArn=solution)["solutionVersionArn"]
     run_jobs(ctx)
     assert ctx.store.get(running).status == lifecycle.CREATE_STOPPED
+
+
+def test_solution_versions_in_flight_are_capped_by_the_setting(tmp_path: Path) -> None:
+    # Personalize: 20 pending / in-progress solution versions per region (adjustable).
+    assert load_config({}, environ={}).max_pending_solution_versions == 20
+    environ = {"OPENPERSONALIZE_MAX_PENDING_SOLUTION_VERSIONS": "2"}
+    assert load_config({}, environ=environ).max_pending_solution_versions == 2
+    ctx = make(tmp_path, max_pending_solution_versions=2)
+    arns = make_group(ctx, "cap", with_items=False, with_users=False)
+    solution = create_solution(ctx, arns["group"], "cap", "aws-sims")
+    first = call(ctx, "CreateSolutionVersion", solutionArn=solution)["solutionVersionArn"]
+    call(ctx, "CreateSolutionVersion", solutionArn=solution)
+    with pytest.raises(LimitExceededException) as info:
+        call(ctx, "CreateSolutionVersion", solutionArn=solution)
+    assert info.value.code == "LimitExceededException"
+    assert info.value.message == "More than 2 resources with PENDING or IN_PROGRESS status."
+    # A stopped version is no longer in flight: its slot is free again.
+    call(ctx, "StopSolutionVersionCreation", solutionVersionArn=first)
+    call(ctx, "CreateSolutionVersion", solutionArn=solution)
+    with pytest.raises(LimitExceededException):
+        call(ctx, "CreateSolutionVersion", solutionArn=solution)
 
 
 def test_update_mode_refreshes_without_search(fresh: tuple[Context, dict[str, str]]) -> None:

@@ -22,45 +22,26 @@ from openpersonalize.engine.recipes import get_recipe
 from openpersonalize.engine.training_data import build_training_data
 from openpersonalize.jobs import runner
 from openpersonalize.settings import load_config
+from tests.schemas import INTERACTION_FIELDS, record
 
 T0 = 1_700_000_000
 N_USERS, N_ITEMS, N_WARM = 60, 40, 35
 GENRES = ("comedy", "drama", "horror", "action")
 
-INTERACTIONS = {
-    "type": "record",
-    "name": "Interactions",
-    "namespace": "com.amazonaws.personalize.schema",
-    "fields": [
-        {"name": "USER_ID", "type": "string"},
-        {"name": "ITEM_ID", "type": "string"},
-        {"name": "TIMESTAMP", "type": "long"},
-        {"name": "EVENT_TYPE", "type": "string"},
+INTERACTIONS = record("Interactions", INTERACTION_FIELDS)
+ITEMS = record(
+    "Items",
+    [
+        ("ITEM_ID", "string"),
+        ("GENRE", ["null", "string"]),
+        ("YEAR", ["null", "int"]),
+        ("CREATION_TIMESTAMP", "long"),
     ],
-    "version": "1.0",
-}
-ITEMS = {
-    "type": "record",
-    "name": "Items",
-    "namespace": "com.amazonaws.personalize.schema",
-    "fields": [
-        {"name": "ITEM_ID", "type": "string"},
-        {"name": "GENRE", "type": ["null", "string"], "categorical": True},
-        {"name": "YEAR", "type": ["null", "int"]},
-        {"name": "CREATION_TIMESTAMP", "type": "long"},
-    ],
-    "version": "1.0",
-}
-USERS = {
-    "type": "record",
-    "name": "Users",
-    "namespace": "com.amazonaws.personalize.schema",
-    "fields": [
-        {"name": "USER_ID", "type": "string"},
-        {"name": "TIER", "type": ["null", "string"], "categorical": True},
-    ],
-    "version": "1.0",
-}
+    GENRE={"categorical": True},
+)
+USERS = record(
+    "Users", [("USER_ID", "string"), ("TIER", ["null", "string"])], TIER={"categorical": True}
+)
 
 
 def genre(i: int) -> str:
