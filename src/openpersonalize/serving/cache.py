@@ -39,6 +39,11 @@ log = logging.getLogger("openpersonalize.serving")
 
 ROW_TTL_SECONDS = 1.0
 DATA_TTL_SECONDS = 2.0
+# Shares of a TTL: from REVALIDATE_AT on, a background thread re-reads what a request uses
+# (ServingCache.ready); from READY_MARGIN on, requests resolve on a worker thread instead of
+# the event loop (a read in between would block the loop).
+REVALIDATE_AT = 0.6
+READY_MARGIN = 0.9
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -186,6 +191,7 @@ class ServingCache:
         self._filters: dict[tuple[str, bool], tuple[str, ValidatedFilter]] = {}
         # (filter ARN, related items) -> (checked at, dataset group, validated filter)
         self._filter_checked: dict[tuple[str, bool], tuple[float, str, ValidatedFilter]] = {}
+        self._revalidating: set[str] = set()  # deployments whose rows a thread re-reads
 
     # -- models ----------------------------------------------------------------------------------
 
@@ -231,11 +237,13 @@ class ServingCache:
 
     # -- deployments -----------------------------------------------------------------------------
 
-    def deployment(self, arn: str) -> Deployment:
-        """The campaign or recommender ``arn``; ResourceNotFound / InvalidInput when unusable."""
+    def deployment(self, arn: str, *, max_age: float | None = None) -> Deployment:
+        """The campaign or recommender ``arn``; ResourceNotFound / InvalidInput when unusable.
+        Its row is re-read when the last read is ``max_age`` (default ``row_ttl``) seconds old."""
+        ttl = self.row_ttl if max_age is None else max_age
         now = self.clock()
         entry = self._deployments.get(arn)
-        if entry is not None and now - entry.checked < self.row_ttl:
+        if entry is not None and now - entry.checked < ttl:
             if entry.deployment is not None:
                 return entry.deployment
             if entry.error is not None:
@@ -310,39 +318,80 @@ class ServingCache:
         """Whether a runtime request with ``params`` resolves from memory alone: its deployment,
         its dataset group's data and model view, its filters and its event log were all loaded
         or checked recently enough that resolving it reads and loads nothing. The HTTP server
-        resolves such requests on its event loop, the others on a worker thread."""
+        resolves such requests on its event loop, the others on a worker thread.
+
+        Stale-while-revalidate: once any of them is :data:`REVALIDATE_AT` of its TTL old, one
+        background thread re-reads them while requests go on answering from memory, so that
+        the re-reads every TTL do not send a burst of requests to worker threads."""
         now = self.clock()
-        margin = 0.9  # not at the very end of a TTL: a check in between would read the store
+        stale = False
+
+        def fresh(checked: float, ttl: float) -> bool:
+            nonlocal stale
+            age = now - checked
+            stale = stale or age >= ttl * REVALIDATE_AT
+            return age < ttl * READY_MARGIN
+
         arn = params.get("campaignArn") or params.get("recommenderArn")
         if not arn:
             return True  # refused without reading anything
         entry = self._deployments.get(str(arn))
-        if entry is None or now - entry.checked >= self.row_ttl * margin:
+        if entry is None or not fresh(entry.checked, self.row_ttl):
             return False
         dep = entry.deployment
         if dep is None:
             return True  # a recent error, raised again
         cached = self._groups.get(dep.dataset_group)
-        if cached is None or now - cached[0] >= self.data_ttl * margin:
+        if cached is None or not fresh(cached[0], self.data_ttl):
             return False
         if not cached[1].has_view(dep.model) or not log_open(self.ctx, cached[1]):
             return False
         related = dep.recipe_type == "RELATED_ITEMS"
-        filters = [params.get("filterArn")]
-        filters += [p.get("filterArn") for p in params.get("promotions") or []]
+        filters = [str(f) for f in _filter_arns(params)]
         for filter_arn in filters:
-            if filter_arn:
-                checked = self._filter_checked.get((str(filter_arn), related))
-                if checked is None or now - checked[0] >= self.row_ttl * margin:
-                    return False
+            checked = self._filter_checked.get((filter_arn, related))
+            if checked is None or not fresh(checked[0], self.row_ttl):
+                return False
+        if stale:
+            self._revalidate(str(arn), dep.dataset_group, filters, related)
         return True
+
+    def _revalidate(self, arn: str, group_arn: str, filters: list[str], related: bool) -> None:
+        """Re-reads a deployment, its dataset group's data and ``filters`` in the background
+        (one thread per deployment at a time). Errors are left for the requests to meet."""
+        with self._lock:
+            if arn in self._revalidating:
+                return
+            self._revalidating.add(arn)
+
+        def run() -> None:
+            try:
+                self.deployment(arn, max_age=self.row_ttl * REVALIDATE_AT)
+                self.group(group_arn, max_age=self.data_ttl * REVALIDATE_AT)
+                for filter_arn in filters:
+                    self.filter(
+                        filter_arn,
+                        group_arn,
+                        related_items=related,
+                        max_age=self.row_ttl * REVALIDATE_AT,
+                    )
+            except Exception:  # the next request that reads them meets and reports the error
+                log.debug("revalidating %s failed", arn, exc_info=True)
+            finally:
+                with self._lock:
+                    self._revalidating.discard(arn)
+
+        threading.Thread(target=run, name="revalidate", daemon=True).start()
 
     # -- dataset-group data ----------------------------------------------------------------------
 
-    def group(self, group_arn: str) -> GroupData:
+    def group(self, group_arn: str, *, max_age: float | None = None) -> GroupData:
+        """The dataset group's data, re-checked when ``max_age`` (default ``data_ttl``) seconds
+        old; while one request re-checks, the others answer from the current snapshot."""
+        ttl = self.data_ttl if max_age is None else max_age
         now = self.clock()
         cached = self._groups.get(group_arn)
-        if cached is not None and now - cached[0] < self.data_ttl:
+        if cached is not None and now - cached[0] < ttl:
             return cached[1]
         with self._lock:
             lock = self._group_locks.setdefault(group_arn, threading.Lock())
@@ -352,7 +401,7 @@ class ServingCache:
             lock.acquire()
         try:
             cached = self._groups.get(group_arn)
-            if cached is not None and now - cached[0] < self.data_ttl:
+            if cached is not None and now - cached[0] < ttl:
                 return cached[1]
             data = self._load_group(group_arn, cached[1] if cached else None)
             self._groups[group_arn] = (self.clock(), data)
@@ -404,15 +453,17 @@ class ServingCache:
 
     # -- filters ---------------------------------------------------------------------------------
 
-    def filter(self, arn: str, group_arn: str, *, related_items: bool) -> ValidatedFilter:
+    def filter(
+        self, arn: str, group_arn: str, *, related_items: bool, max_age: float | None = None
+    ) -> ValidatedFilter:
         """The validated filter ``arn``; its row is re-read at most every ``row_ttl`` seconds
-        (as a deployment's: a request does not pay a store read)."""
+        (``max_age`` when given; as a deployment's: a request does not pay a store read)."""
         key = (arn, related_items)
         checked = self._filter_checked.get(key)
         if (
             checked is not None
             and checked[1] == group_arn
-            and self.clock() - checked[0] < self.row_ttl
+            and self.clock() - checked[0] < (self.row_ttl if max_age is None else max_age)
         ):
             return checked[2]
         validated = self._filter(arn, group_arn, related_items=related_items)
@@ -438,6 +489,13 @@ class ServingCache:
         validated = validate(parse(expression), schemas, related_items=related_items)
         self._filters[key] = (expression, validated)
         return validated
+
+
+def _filter_arns(params: Mapping[str, Any]) -> list[Any]:
+    """The filters a runtime request names: its own and its promotion's."""
+    found = [params.get("filterArn")]
+    found += [p.get("filterArn") for p in params.get("promotions") or [] if isinstance(p, dict)]
+    return [f for f in found if f]
 
 
 def log_open(ctx: Context, group: GroupData) -> bool:

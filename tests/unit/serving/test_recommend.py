@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +11,12 @@ import pytest
 
 from openpersonalize.errors import InvalidInputException, ResourceNotFoundException
 from openpersonalize.serving import recommend
-from openpersonalize.serving.cache import serving_cache
+from openpersonalize.serving.cache import (
+    DATA_TTL_SECONDS,
+    ROW_TTL_SECONDS,
+    ServingCache,
+    serving_cache,
+)
 from openpersonalize.store.event_log import LogConfig
 from tests.unit.serving.world import GENRES, N_WARM, T0, World
 
@@ -205,8 +211,6 @@ def test_update_switches_only_when_active(world: World) -> None:
         if cache.deployment(arn).recipe_name == "aws-trending-now":
             break
         cache._deployments.clear()
-        import time
-
         time.sleep(0.02)
     assert cache.deployment(arn).recipe_name == "aws-trending-now"
     assert np.all([len(recs(world, campaignArn=arn)) == 25])
@@ -254,3 +258,48 @@ def test_a_batch_answers_each_request_as_it_would_alone(world: World, up: str) -
     assert [len(g) for g in together if isinstance(g, list)][1::3] == [3, 8]
     promoted = [i for i in together[4] if isinstance(i, dict) and "promotionName" in i]
     assert len(promoted) == 2
+
+
+def test_ready_revalidates_in_the_background(world: World, up: str) -> None:
+    """Requests keep resolving from memory across the TTLs: a background thread re-reads the
+    deployment, the data and the filter before they expire."""
+    now = [0.0]
+    cache = ServingCache(world.ctx, clock=lambda: now[0])
+    flt = world.filter("revalidate", 'EXCLUDE ItemID WHERE Items.GENRE IN ("horror")')
+    params = {"campaignArn": up, "userId": "u1", "filterArn": flt}
+    assert not cache.ready(params)  # nothing read yet: a worker thread resolves it
+
+    def resolve() -> None:
+        dep = cache.deployment(up)
+        cache.group(dep.dataset_group).view(dep.model)
+        cache.filter(flt, dep.dataset_group, related_items=False)
+
+    def settle() -> None:
+        for _ in range(500):
+            if not cache._revalidating:
+                return
+            time.sleep(0.01)
+        raise AssertionError("the re-read did not finish")
+
+    resolve()
+    assert cache.ready(params)
+    now[0] = 0.5 * ROW_TTL_SECONDS  # fresh: nothing to do
+    assert cache.ready(params) and not cache._revalidating
+    now[0] = 0.7 * ROW_TTL_SECONDS  # getting old: re-read in the background
+    assert cache.ready(params)
+    settle()
+    assert cache._deployments[up].checked == now[0]
+    now[0] = 1.5 * ROW_TTL_SECONDS  # past the first read's TTL, within the re-read's
+    assert cache.ready(params)
+    settle()
+    now[0] = 10 * DATA_TTL_SECONDS  # nobody asked meanwhile: everything is too old
+    assert not cache.ready(params)
+    resolve()
+    world.op("DeleteFilter", filterArn=flt)
+    now[0] += 0.7 * ROW_TTL_SECONDS
+    assert cache.ready(params)  # the re-read meets the deletion and leaves it to the requests
+    settle()
+    now[0] += 0.35 * ROW_TTL_SECONDS
+    assert not cache.ready(params)  # past its TTL: the request's own read reports the deletion
+    with pytest.raises((ResourceNotFoundException, InvalidInputException)):
+        cache.filter(flt, world.group, related_items=False)
