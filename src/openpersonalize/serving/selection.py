@@ -123,17 +123,22 @@ def softmax_normalisers(
     """``Σ exp(s - top)`` of every row of ``scores`` ((m, n) float32, ``-inf`` = not a
     candidate) with ``tops`` (m,) its largest finite score: the denominators of
     :func:`softmax_scores`, a few rows at a time so that each pass stays in cache. A row that
-    holds ``+inf`` or NaN gets a non-finite value (its caller takes :func:`softmax_scores`)."""
+    holds ``+inf`` or NaN gets a non-finite value (its caller takes :func:`softmax_scores`).
+
+    The terms are summed by a matrix-vector product with ones (BLAS, float32 accumulators):
+    every term is in (0, 1] and the largest is 1, so the sum is good to ~1e-6 relative (the
+    float64 sum of :func:`softmax_scores`: ~1e-7), at a third of its cost."""
     m, n = scores.shape
     out = np.empty(m, dtype=np.float64)
     step = max(1, (1 << 17) // max(n, 1))
     shifted = np.empty((min(step, m), n), dtype=np.float32)
+    ones = np.ones(n, dtype=np.float32)
     for lo in range(0, m, step):
         hi = min(m, lo + step)
         part = shifted[: hi - lo]
         np.subtract(scores[lo:hi], tops[lo:hi, None], out=part)
         np.exp(part, out=part)
-        out[lo:hi] = part.sum(axis=1, dtype=np.float64)
+        out[lo:hi] = part @ ones
     return out
 
 
