@@ -92,17 +92,42 @@ SETTINGS: tuple[Setting, ...] = (
         "because a local server has no cost per group).",
         int,
     ),
+    Setting("max_schemas", 500, "Quota: schemas (AWS: 500 per region).", int),
     Setting(
         "max_active_solutions_per_dataset_group", 10, "Quota: solutions per dataset group.", int
     ),
     Setting(
         "max_active_campaigns_per_dataset_group", 5, "Quota: campaigns per dataset group.", int
     ),
+    Setting(
+        "max_recommenders_per_dataset_group",
+        5,
+        "Quota: recommenders per dataset group (AWS: 5).",
+        int,
+    ),
     Setting("max_pending_import_jobs", 5, "Quota: import jobs CREATE PENDING / IN_PROGRESS.", int),
+    Setting(
+        "max_pending_data_deletion_jobs",
+        5,
+        "Quota: data deletion jobs PENDING, per dataset group (AWS: 5).",
+        int,
+    ),
     Setting(
         "max_pending_solution_versions",
         20,
         "Quota: solution versions CREATE PENDING / IN_PROGRESS (AWS: 20 per region).",
+        int,
+    ),
+    Setting(
+        "max_pending_batch_inference_jobs",
+        5,
+        "Quota: batch inference jobs CREATE PENDING / IN_PROGRESS (AWS: 5 per region).",
+        int,
+    ),
+    Setting(
+        "max_pending_batch_segment_jobs",
+        5,
+        "Quota: batch segment jobs CREATE PENDING / IN_PROGRESS (AWS: 5 per region).",
         int,
     ),
     Setting("max_batch_input_files", 1000, "Quota: input files per batch job (AWS: 1000).", int),
@@ -189,10 +214,15 @@ class Config:
     min_users_with_two: int = 25
     max_filters_per_dataset_group: int = 30
     max_dataset_groups: int = 50
+    max_schemas: int = 500
     max_active_solutions_per_dataset_group: int = 10
     max_active_campaigns_per_dataset_group: int = 5
+    max_recommenders_per_dataset_group: int = 5
     max_pending_import_jobs: int = 5
+    max_pending_data_deletion_jobs: int = 5
     max_pending_solution_versions: int = 20
+    max_pending_batch_inference_jobs: int = 5
+    max_pending_batch_segment_jobs: int = 5
     max_batch_input_files: int = 1000
     max_batch_input_bytes: int = 1_000_000_000
     max_item_affinity_queries: int = 500

@@ -11,7 +11,6 @@ from openpersonalize.errors import InvalidInputException, LimitExceededException
 
 INFERENCE = "batch-inference-job"
 SEGMENT = "batch-segment-job"
-MAX_PENDING = 5
 MAX_INFERENCE_RESULTS = 500  # as GetRecommendations
 MAX_SEGMENT_USERS = 5_000_000  # users per segment (spec §1.18)
 
@@ -40,9 +39,14 @@ def _create(ctx: Context, params: dict[str, Any], kind: str, arn_key: str) -> tu
     if num_results is not None and not 1 <= int(num_results) <= limit:
         raise InvalidInputException(f"numResults must be between 1 and {limit}, got {num_results}.")
     in_flight = ctx.store.count(kind, statuses=lifecycle.IN_FLIGHT)
-    if in_flight >= MAX_PENDING:
+    max_pending = (
+        ctx.config.max_pending_batch_segment_jobs
+        if kind == SEGMENT
+        else ctx.config.max_pending_batch_inference_jobs
+    )
+    if in_flight >= max_pending:
         raise LimitExceededException(
-            f"More than {MAX_PENDING} resources with PENDING or IN_PROGRESS status."
+            f"More than {max_pending} resources with PENDING or IN_PROGRESS status."
         )
     name = params["jobName"]
     arn = ctx.arns.make(kind, name)

@@ -12,7 +12,6 @@ from openpersonalize.errors import InvalidInputException, LimitExceededException
 IMPORT = "dataset-import-job"
 EXPORT = "dataset-export-job"
 DELETION = "data-deletion-job"
-MAX_PENDING_DELETIONS = 5
 
 
 def _check_location(url: str, field: str) -> None:
@@ -133,10 +132,9 @@ def create_data_deletion_job(ctx: Context, params: dict[str, Any]) -> dict[str, 
         for j in ctx.store.select(DELETION, dataset_group=group.arn)
         if j.status == lifecycle.PENDING
     ]
-    if len(pending) >= MAX_PENDING_DELETIONS:
-        raise LimitExceededException(
-            f"More than {MAX_PENDING_DELETIONS} resources with PENDING status."
-        )
+    limit = ctx.config.max_pending_data_deletion_jobs
+    if len(pending) >= limit:
+        raise LimitExceededException(f"More than {limit} resources with PENDING status.")
     name = params["jobName"]
     arn = ctx.arns.make(DELETION, name)
     body = {

@@ -10,7 +10,6 @@ from openpersonalize.controlplane.registry import operation
 from openpersonalize.errors import InvalidInputException, ResourceInUseException
 
 KIND = "recommender"
-MAX_PER_GROUP = 5
 
 
 @operation("CreateRecommender")
@@ -45,7 +44,7 @@ def create_recommender(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         name=name,
         body=body,
         group=group,
-        limit=MAX_PER_GROUP,
+        limit=ctx.config.max_recommenders_per_dataset_group,
         plural="recommenders",
         tags=params.get("tags"),
         job=True,

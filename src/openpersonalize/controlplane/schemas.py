@@ -10,14 +10,14 @@ from openpersonalize.controlplane.registry import operation
 from openpersonalize.data.schemas import parse_schema
 
 KIND = "schema"
-MAX_SCHEMAS = 500
 
 
 @operation("CreateSchema")
 def create_schema(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = params["name"]
     parse_schema(params["schema"])  # raises InvalidInputException naming the field and rule
-    common.check_quota(ctx.store.count(KIND), MAX_SCHEMAS, "More than 500 schemas.")
+    limit = ctx.config.max_schemas
+    common.check_quota(ctx.store.count(KIND), limit, f"More than {limit} schemas.")
     arn = ctx.arns.make(KIND, name)
     body = {
         "name": name,
