@@ -5,7 +5,8 @@ and :func:`~openpersonalize.engine.evaluate.rank_held_out`; with ``eventsConfig`
 event-weighted NDCG is added, with ``optimizationObjective`` ``average_rewards_at_k``
 (:mod:`openpersonalize.engine.objective`). USER_SEGMENTATION recipes split each user's events
 80 % / 20 % by time and score, per test item, the top 1 % of users the model ranks for it, with
-Personalize's hit and recall at K (spec §4.2; hit is an average number of users, not a rate).
+Personalize's hit and recall at K (spec §4.2: hit is an average number of users, not a rate;
+recall is the average fraction of the K users who match, hit ÷ K).
 Their metric keys are not published (spec Appendix C.7); we report ``hits_at_1_percent``,
 ``recall_at_1_percent`` and ``coverage``.
 """
@@ -110,9 +111,10 @@ def segmentation_metrics(
     """Hit and recall of the top 1 % users per test item (at most 500 items, drawn with ``rng``).
 
     ``hits``: mean number of the top-K users who interacted with the item in the test period, a
-    count in [0, K] as Personalize defines "hit at K" (spec §4.2); ``recall``: that number ÷
-    min(K, number of users who did), in [0, 1]; ``coverage``: distinct users in any segment ÷
-    users.
+    count in [0, K] as Personalize defines "hit at K" (spec §4.2); ``recall``: mean fraction of
+    the top-K users who did, that number ÷ K, in [0, 1] as Personalize defines "recall at K" (so
+    an item fewer than K users took cannot reach 1); ``coverage``: distinct users in any segment
+    ÷ users.
     """
     score_users_for_items = getattr(model, "score_users_for_items", None)
     if score_users_for_items is None or test_items.size == 0 or n_users == 0:
@@ -138,7 +140,7 @@ def segmentation_metrics(
             segmented |= chosen
             found = len(chosen & truth[item])
             hits.append(float(found))
-            recalls.append(found / max(1, min(k_eff, len(truth[item]))))
+            recalls.append(found / k_eff)
     return {
         HITS_KEY: float(np.mean(hits)),
         RECALL_KEY: float(np.mean(recalls)),

@@ -36,9 +36,10 @@ def test_hits_count_users_and_recall_is_a_fraction() -> None:
     events = [(0, 0), (1, 0), (2, 0), (5, 0), (7, 1)]
     metrics = metrics_of({0: [0, 1, 2], 1: [7, 8, 9]}, events)
     # Personalize's hit is the average NUMBER of the top-K users who interacted with the item,
-    # (3 + 1) / 2: a count up to K, not a rate. Recall is the average fraction, (3/3 + 1/1) / 2.
+    # (3 + 1) / 2: a count up to K, not a rate. Recall is the average fraction of the K users
+    # who match, (3/3 + 1/3) / 2: item 1 had a single taker, so its recall is 1/3, not 1.
     assert metrics[HITS_KEY] == pytest.approx(2.0)
-    assert metrics[RECALL_KEY] == pytest.approx(1.0)
+    assert metrics[RECALL_KEY] == pytest.approx(2 / 3)
     assert metrics["coverage"] == pytest.approx(6 / N_USERS)  # users in some segment ÷ users
 
 
