@@ -802,20 +802,7 @@ class UserPersonalization(Model):
         """:meth:`_part` for tuning; the iALS collaborative part as one matrix product."""
         if name != "collaborative" or self.ease_weights is not None or self.item_factors is None:
             return self._part(name, histories, decay)
-        y = self.item_factors
-        k = y.shape[1]
-        gram = y.T @ y + np.float32(self.als_l2) * np.eye(k, dtype=np.float32)
-        users = np.zeros((len(histories), k), dtype=np.float32)
-        x = _history_matrix(histories, len(self.items), decay, 0)
-        for row in range(x.shape[0]):
-            idx = np.flatnonzero(x[row])
-            if idx.shape[0] == 0:
-                continue
-            yi = y[idx]
-            conf = np.float32(self.als_alpha) * x[row, idx]
-            a = gram + (yi * conf[:, None]).T @ yi
-            users[row] = np.linalg.solve(a, (yi * (1.0 + conf)[:, None]).sum(axis=0))
-        return _row_normalise(users @ y.T)
+        return _row_normalise(self._fold_in(histories, decay) @ self.item_factors.T)
 
     def score_users_offline(self, histories: Sequence[History]) -> FloatArray:
         """:meth:`score_users` for a batch of offline evaluation users, (n, n_items) float32.
@@ -872,7 +859,7 @@ class UserPersonalization(Model):
         n = len(self.items)
         if name == "collaborative":
             x = _history_matrix(histories, n, decay, 0)
-            return _row_normalise(self._collaborative(x, histories))
+            return _row_normalise(self._collaborative(x, histories, decay))
         if name == "sequence":
             x = _history_matrix(histories, n, decay, self.bptt)
             return _row_normalise(np.asarray((sp.csr_matrix(x) @ self.transitions).todense()))
@@ -904,26 +891,27 @@ class UserPersonalization(Model):
         out: FloatArray = self.popularity_bins[rows]
         return out
 
-    def _collaborative(self, x: FloatArray, histories: Sequence[History]) -> FloatArray:
+    def _collaborative(
+        self, x: FloatArray, histories: Sequence[History], decay: float
+    ) -> FloatArray:
+        """The collaborative part before normalising, (m, n_items) float32; ``x`` is the
+        history matrix of ``histories`` with ``decay``."""
         out = np.zeros_like(x)
         if self.ease_weights is not None:
             if self.ease_items.shape[0]:
                 out[:, self.ease_items] = x[:, self.ease_items] @ self.ease_weights
             return out
         if self.item_factors is not None:
-            y = self.item_factors
-            k = y.shape[1]
-            gram = y.T @ y + np.float32(self.als_l2) * np.eye(k, dtype=np.float32)
-            for row in range(x.shape[0]):
-                idx = np.flatnonzero(x[row])
-                if idx.shape[0] == 0:
-                    continue
-                yi = y[idx]
-                conf = np.float32(self.als_alpha) * x[row, idx]
-                a = gram + (yi * conf[:, None]).T @ yi
-                u = np.linalg.solve(a, (yi * (1.0 + conf)[:, None]).sum(axis=0))
-                out[row] = y @ u.astype(np.float32)
+            out[:] = self._fold_in(histories, decay) @ self.item_factors.T
         return out
+
+    def _fold_in(self, histories: Sequence[History], decay: float) -> FloatArray:
+        """iALS user vectors of ``histories`` ((m, k) float32; zero rows for empty histories):
+        :func:`fold_in` with this model's factors, regularisation and confidence."""
+        y = self.item_factors
+        assert y is not None
+        gram = self._als_gram(y)
+        return fold_in(histories, y, gram, self._als_gram_inverse(gram), self.als_alpha, decay)
 
     def score_users(
         self, histories: Sequence[History], out: FloatArray | None = None
@@ -1073,10 +1061,8 @@ class UserPersonalization(Model):
         if self.item_factors is None:
             return out, live
         y = self.item_factors
-        gram = self._als_gram(y)
         live[:] = [len(h) > 0 for h in histories]
-        users = fold_in(histories, y, gram, self._als_gram_inverse(gram), self.als_alpha, decay)
-        np.matmul(users, y.T, out=out)
+        np.matmul(self._fold_in(histories, decay), y.T, out=out)
         if n == 0:
             live[:] = False
             return out, live
