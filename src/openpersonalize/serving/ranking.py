@@ -100,9 +100,13 @@ def _excluded(req: Request) -> IntArray:
 
 
 def _promotion(req: Request, n_results: int) -> Promotion | None:
+    """The request's promotion (spec §5.5), checked: one at most, with a filter and a
+    percentage of 1–100. Every recipe type that GetRecommendations serves takes promotions."""
     promotions = req.params.get("promotions") or []
     if not promotions:
         return None
+    if len(promotions) > 1:
+        raise InvalidInputException("At most one promotion per request.")
     promotion = promotions[0]
     if not promotion.get("filterArn"):
         raise InvalidInputException("A promotion needs a filterArn.")

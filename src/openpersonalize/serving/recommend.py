@@ -59,7 +59,6 @@ DOMAIN_INPUTS = {
     "aws-ecomm-recommended-for-you": (True, False),
     "aws-ecomm-frequently-bought-together": (False, True),
 }
-PROMOTION_TYPES = ("USER_PERSONALIZATION", "POPULAR_ITEMS", "RELATED_ITEMS")
 _MASK_CACHE_SIZE = 512
 
 FloatArray = npt.NDArray[np.float32]
@@ -272,21 +271,12 @@ def _rng() -> np.random.Generator:
     return rng
 
 
-def check_promotions(req: Request) -> None:
-    promotions = req.params.get("promotions") or []
-    if len(promotions) > 1:
-        raise InvalidInputException("At most one promotion per request.")
-    if promotions and req.dep.recipe_type not in PROMOTION_TYPES:
-        raise InvalidInputException(f"Promotions are not supported for {req.dep.recipe_name}.")
-
-
 def recommendation_plan(ctx: Context, params: Mapping[str, Any]) -> ranking.Plan:
     """A GetRecommendations request checked and resolved (deployment, history, filter masks)."""
     req = Request(ctx, params)
     check_inputs(req.dep, req.user_id, req.item_id)
     columns = _metadata_columns(req.dep, req.group, params)
     n_results = _num_results(params, columns is not None)
-    check_promotions(req)
     if req.dep.recipe_type != "RELATED_ITEMS":
         _ = req.state  # the history, read on the request's own thread (its errors stay its own)
     return ranking.plan(req, n_results, columns)

@@ -186,11 +186,23 @@ def test_promotions(world: World, up: str) -> None:
     )
     promoted = [i for i in items if "promotionName" in i]
     assert len(items) == 10 and len(promoted) == 3
-    assert all(
-        (i["promotionName"] == "scary" and "horror" in i["itemId"]) or True for i in promoted
-    )
-    assert all(int(i["itemId"][1:]) % 4 == 2 for i in promoted)
+    assert all(i["promotionName"] == "scary" for i in promoted)
+    assert all(int(i["itemId"][1:]) % 4 == 2 for i in promoted)  # GENRE horror
     assert all(int(i["itemId"][1:]) % 4 != 2 for i in items if "promotionName" not in i)
+
+
+def test_promotion_errors(world: World, up: str) -> None:
+    promo = world.filter("horror-only", 'INCLUDE ItemID WHERE Items.GENRE IN ("horror")')
+    one = {"name": "p", "percentPromotedItems": 30, "filterArn": promo}
+    cases = [
+        ([one, one], "At most one promotion"),
+        ([{"name": "p", "percentPromotedItems": 30}], "needs a filterArn"),
+        ([{**one, "percentPromotedItems": 0}], "between 1 and 100"),
+        ([{**one, "percentPromotedItems": 101}], "between 1 and 100"),
+    ]
+    for promotions, message in cases:
+        with pytest.raises(InvalidInputException, match=message):
+            recs(world, campaignArn=up, userId="u5", promotions=promotions)
 
 
 def test_update_switches_only_when_active(world: World) -> None:
