@@ -9,7 +9,8 @@ import pytest
 from openpersonalize.data.vocab import Vocabulary
 from openpersonalize.datasets import small
 from openpersonalize.engine.recipes import user_personalization as up
-from openpersonalize.engine.recipes.user_personalization import UserPersonalization, fit_ials
+from openpersonalize.engine.recipes._factors import fit_ials
+from openpersonalize.engine.recipes.user_personalization import UserPersonalization
 from openpersonalize.engine.split import personalize_split
 from openpersonalize.engine.training_data import MinimumData, build_training_data
 

@@ -11,6 +11,7 @@ import pytest
 from openpersonalize.engine.base import History, Model, TrainingData
 from openpersonalize.engine.evaluate import evaluate, evaluate_model, top_k
 from openpersonalize.engine.metrics import METRIC_KEYS
+from openpersonalize.engine.recipes import _factors as factors
 from openpersonalize.engine.recipes import user_personalization as up
 from openpersonalize.engine.recipes.personalized_ranking import PersonalizedRanking
 from openpersonalize.engine.recipes.personalized_ranking_v2 import PersonalizedRankingV2
@@ -217,12 +218,12 @@ def test_batched_fold_in_equals_one_user_at_a_time() -> None:
     n, k = 500, 16
     y = rng.standard_normal((n, k)).astype(np.float32)
     gram = (y.T @ y + 0.1 * np.eye(k)).astype(np.float32)
-    lengths = [3, 1, up.FOLD_IN_PAD + 70, 50, 7]
+    lengths = [3, 1, factors.FOLD_IN_PAD + 70, 50, 7]
     histories = [
         History(rng.integers(0, n, size=length).astype(np.int64), np.arange(float(length)))
         for length in lengths
     ]
-    systems, targets = up._fold_in_systems(histories, y, gram, 2.0, 0.9)
+    systems, targets = factors._fold_in_systems(histories, y, gram, 2.0, 0.9)
     for row, h in enumerate(histories):
         idx, w = up._newest_weights(h.item_idx, 0.9, 0)
         yi, conf = y[idx], np.float32(2.0) * w
@@ -247,8 +248,8 @@ def test_woodbury_fold_in_equals_the_direct_solve(scale: float) -> None:
         History(rng.integers(0, n, size=length).astype(np.int64), np.arange(float(length)))
         for length in lengths
     ]
-    got = up.fold_in(histories, y, gram, np.linalg.inv(gram.astype(np.float64)), 10.0, 0.9)
-    systems, targets = up._fold_in_systems(histories, y, gram, 10.0, 0.9)
+    got = factors.fold_in(histories, y, gram, np.linalg.inv(gram.astype(np.float64)), 10.0, 0.9)
+    systems, targets = factors._fold_in_systems(histories, y, gram, 10.0, 0.9)
     expected = np.linalg.solve(systems.astype(np.float64), targets.astype(np.float64)[:, :, None])
     expected = expected[:, :, 0]
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())
