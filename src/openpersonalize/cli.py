@@ -58,9 +58,15 @@ def serve(**flags: Any) -> None:
 @_setting_options
 def worker(**flags: Any) -> None:
     """Run a job worker against the data directory / metadata store."""
-    from openpersonalize.server import run_worker
+    from openpersonalize.server import ConfigError, check_metadata_store, run_worker
 
-    run_worker(load_config(flags))
+    config = load_config(flags)
+    try:
+        check_metadata_store(config)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    run_worker(config)
 
 
 @main.command()

@@ -38,6 +38,17 @@ def check_security(config: Config) -> None:
         )
 
 
+def check_metadata_store(config: Config) -> None:
+    """Refuses a ``metadata_url``: only the SQLite store in the data directory is built, and
+    silently writing elsewhere than the user asked would lose track of their resources."""
+    if config.metadata_url:
+        raise ConfigError(
+            f"metadata_url is set ({config.metadata_url.split('@')[-1]}), but only the SQLite "
+            "metadata store in data_dir is built; PostgreSQL is not supported yet "
+            "(docs/differences.md). Unset --metadata-url / OPENPERSONALIZE_METADATA_URL."
+        )
+
+
 # The thread pools of the numeric libraries a job may use (OpenBLAS, MKL, OpenMP: numpy, scipy,
 # implicit, torch), read once when each library loads.
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -121,6 +132,7 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def serve(config: Config) -> None:
     check_security(config)
+    check_metadata_store(config)
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )

@@ -53,7 +53,12 @@ SETTINGS: tuple[Setting, ...] = (
         "./openpersonalize-data",
         "Directory holding the metadata database, dataset records, event logs and model artifacts.",
     ),
-    Setting("metadata_url", "", "Metadata store URL. Empty means SQLite in `data_dir`."),
+    Setting(
+        "metadata_url",
+        "",
+        "Metadata store URL. Empty means SQLite in `data_dir`, the only store built so far: "
+        "a non-empty value is refused at start.",
+    ),
     Setting("region", "us-east-1", "Region used in every ARN."),
     Setting("account_id", "123456789012", "Account id used in every ARN."),
     Setting(

@@ -77,6 +77,27 @@ def test_refuses_non_loopback_without_keys(tmp_path: Path) -> None:
     assert "access keys" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_refuses_a_metadata_url(tmp_path: Path, command: str) -> None:
+    """Only the SQLite store is built: a PostgreSQL URL is refused, never silently ignored."""
+    env = dict(
+        os.environ,
+        OPENPERSONALIZE_DATA_DIR=str(tmp_path),
+        OPENPERSONALIZE_METADATA_URL="postgresql://op:secret@db.example/op",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "openpersonalize", command, "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "PostgreSQL is not supported yet" in result.stderr
+    assert "secret" not in result.stderr  # the password is not echoed
+    assert not (tmp_path / "metadata.sqlite3").exists()
+
+
 def aws(server: RunningServer, *args: str) -> Any:
     env = dict(
         os.environ,
