@@ -5,6 +5,7 @@ In-process: the Starlette app with a TestClient, the console calling the API han
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -136,16 +137,16 @@ def test_pages_render_for_a_populated_group(
     for path in [*console_pages(ctx), f"{G}/solutions/shop-up"]:
         page = client.get(path)
         assert page.status_code == 200, (path, page.text[:2000])
-    jobs = client.get(G).text
-    if "CREATE FAILED" not in jobs:  # the import worker has landed: the charts have data
-        insights = client.get(f"{G}/insights").text
-        assert "Interactions per day" in insights
-        assert "<rect" in insights and "Event-type mix" in insights
-        assert "click" in insights
+    assert "CREATE FAILED" not in client.get(G).text
+    # The imports ran (populate runs the worker): the charts have data.
+    insights = client.get(f"{G}/insights").text
+    assert "Interactions per day" in insights
+    assert "<rect" in insights and "Event-type mix" in insights
+    assert "click" in insights
     status = client.get(f"/console/api/status?group={GROUP}").json()
     assert status["group"] == GROUP
     interactions_job = ctx.arns.make("dataset-import-job", "import-interactions")
-    assert status["resources"][interactions_job]["status"] in ("ACTIVE", "CREATE FAILED")
+    assert status["resources"][interactions_job]["status"] == "ACTIVE"
     events = client.get(f"/console/api/events?group={GROUP}").json()
     assert events["events"] == [] and events["total"] == 0
 
@@ -171,7 +172,9 @@ def test_bad_dataset_group_input_shows_the_aws_error(
     assert page.status_code == 400
     text = alert_text(page.text)
     assert code in text and message in text
-    assert 'value="bad name!"' in page.text or form["name"] == "x"  # the form keeps the input
+    assert re.search(rf'id="name"[^>]*value="{re.escape(form["name"])}"', page.text), (
+        "the form keeps the input"
+    )
 
 
 def test_duplicate_group_shows_already_exists(client: TestClient) -> None:
@@ -283,13 +286,21 @@ def test_cross_site_posts_are_refused(client: TestClient) -> None:
     assert "evil" not in client.get("/console/dataset-groups").text
 
 
-def test_tester_handles_missing_runtime_and_no_targets(client: TestClient) -> None:
+def test_tester_handles_missing_runtime_and_no_targets(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     create_group(client)
-    page = client.get(f"{G}/tester?target=arn:aws:personalize:us-east-1:1:campaign/x&userId=u")
+    url = f"{G}/tester?target=arn:aws:personalize:us-east-1:1:campaign/x&userId=u"
+    page = client.get(url)
     assert page.status_code == 200
     assert "No ACTIVE campaign or recommender" in page.text
-    if ("personalize-runtime", "GetRecommendations") not in REST_OPERATIONS:
-        assert "not available in this server build yet" in page.text
+    assert "not available in this server build yet" not in page.text
+    # A build without the runtime operations says so instead of failing.
+    monkeypatch.delitem(REST_OPERATIONS, ("personalize-runtime", "GetRecommendations"))
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "No ACTIVE campaign or recommender" in page.text
+    assert "GetRecommendations) are not available in this server build yet" in page.text
 
 
 def test_console_asks_for_access_keys_when_configured(tmp_path: Path) -> None:

@@ -396,7 +396,11 @@ def test_data_deletion_removes_users(
     assert record_count(server.data_dir, datasets["Users"]) == 5
 
 
-def test_import_progress_is_recorded(personalize: Any, tmp_path: Path, unique: str) -> None:
+def test_import_progress_is_recorded(
+    personalize: Any, server: RunningServer, tmp_path: Path, unique: str
+) -> None:
+    from openpersonalize.store.metadata import MetadataStore
+
     _, datasets = create_group(personalize, unique, {"Interactions": INTERACTIONS})
     path = tmp_path / "x.csv"
     path.write_text(interactions_csv(10))
@@ -404,3 +408,11 @@ def test_import_progress_is_recorded(personalize: Any, tmp_path: Path, unique: s
     job = run_import(personalize, datasets["Interactions"], str(path), unique)
     assert job["status"] == "ACTIVE"
     assert job["lastUpdatedDateTime"].timestamp() >= started - 1
+    # The progress is not in the botocore model (Describe drops it): read it where the job
+    # wrote it, as the console does.
+    store = MetadataStore(server.data_dir / "metadata.sqlite3")
+    try:
+        body = store.get(job["datasetImportJobArn"]).body
+    finally:
+        store.close()
+    assert (body["percentComplete"], body["importedRecords"]) == (100.0, 10)

@@ -121,6 +121,7 @@ def test_objective_metrics_and_recommendations(
         "off": objective("PRICE", "OFF"),
         "high": objective("PRICE", "HIGH"),
         "ranking-medium": objective("PRICE"),  # objectiveSensitivity defaults to MEDIUM
+        "ranking-off": objective("PRICE", "OFF"),
     }
     versions = {}
     for name, config in configs.items():
@@ -146,14 +147,14 @@ def test_objective_metrics_and_recommendations(
         metrics[name] = personalize.get_solution_metrics(solutionVersionArn=arn)["metrics"]
 
     assert set(metrics["plain"]) == RANKING_KEYS
-    for name in ("off", "high", "ranking-medium"):
+    for name in ("off", "high", "ranking-medium", "ranking-off"):
         assert set(metrics[name]) == RANKING_KEYS | {REWARDS}, name
         assert 0.0 < metrics[name][REWARDS] <= 1.0
     # OFF is relevance only: exactly the metrics of the solution without an objective.
     assert {k: v for k, v in metrics["off"].items() if k != REWARDS} == metrics["plain"]
 
     campaigns = {}
-    for name in ("off", "high", "ranking-medium"):
+    for name in ("off", "high", "ranking-medium", "ranking-off"):
         arn = personalize.create_campaign(name=name, solutionVersionArn=versions[name])[
             "campaignArn"
         ]
@@ -166,13 +167,21 @@ def test_objective_metrics_and_recommendations(
 
     # Personalized ranking puts the dearer of the candidates higher than relevance alone would.
     candidates = sorted(prices, key=prices.__getitem__)[::10][:25]
-    ranked = runtime.get_personalized_ranking(
-        campaignArn=campaigns["ranking-medium"]["campaignArn"],
-        userId=users[0],
-        inputList=candidates,
-    )["personalizedRanking"]
-    assert sorted(e["itemId"] for e in ranked) == sorted(candidates)
-    assert all(0.0 <= e["score"] <= 1.0 for e in ranked)
+
+    def top_prices(name: str, user: str) -> list[float]:
+        ranked = runtime.get_personalized_ranking(
+            campaignArn=campaigns[name]["campaignArn"], userId=user, inputList=candidates
+        )["personalizedRanking"]
+        assert sorted(e["itemId"] for e in ranked) == sorted(candidates)
+        assert all(0.0 <= e["score"] <= 1.0 for e in ranked)
+        return [prices[e["itemId"]] for e in ranked[:5]]
+
+    # The same model ranked by relevance alone (OFF) and blended with PRICE (MEDIUM): the blend's
+    # top five cost more. (The candidates are among the cheaper items, their normalised prices at
+    # most about 0.13, so MEDIUM reorders them only a little.)
+    medium = sum(p for user in users for p in top_prices("ranking-medium", user))
+    relevance = sum(p for user in users for p in top_prices("ranking-off", user))
+    assert medium > relevance, (medium, relevance)
 
 
 def test_training_fails_without_the_items_dataset(

@@ -227,9 +227,11 @@ def test_hpo_automl_update_and_stop(personalize: Any, custom_group: str) -> None
     assert tuned["status"] == "ACTIVE", tuned.get("failureReason")
     params = tuned["tunedHPOParams"]["algorithmHyperParameters"]
     assert params["min_cointeraction_count"] in ("1", "2")
-    assert finished(personalize, automl_version)["status"] == "ACTIVE"
+    picked = finished(personalize, automl_version)
+    assert picked["status"] == "ACTIVE"
     best = personalize.describe_solution(solutionArn=automl)["solution"]["autoMLResult"]
     assert best["bestRecipeArn"] in (RECIPE + "aws-popularity-count", RECIPE + "aws-sims")
+    assert picked["recipeArn"] == best["bestRecipeArn"]  # the version is of the recipe picked
 
     up = solution(personalize, custom_group, "up", "aws-user-personalization")
     full = finished(personalize, version(personalize, up))

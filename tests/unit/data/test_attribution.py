@@ -45,7 +45,7 @@ def test_expressions_parse() -> None:
     assert (count.function, count.dataset, count.value_column) == ("samplecount", None, None)
     assert (revenue.function, revenue.value_column) == ("sum", "Items.PRICE")
     assert (value.dataset, value.column) == ("Interactions", "EVENT_VALUE")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid metric expression"):
         MetricSpec.parse({"metricName": "X", "eventType": "e", "expression": "AVG(Items.PRICE)"})
 
 

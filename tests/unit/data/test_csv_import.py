@@ -232,9 +232,11 @@ def test_wrong_type_in_row_5000_names_file_row_and_column() -> None:
 def test_wrong_type_found_in_a_later_streamed_batch(tmp_path: Path) -> None:
     path = tmp_path / "late.csv"
     path.write_text(rows_of_interactions(40_000, bad_row=33_333, bad_line="u,i,1,click,lots"))
+    streamed = 0
     with pytest.raises(CsvImportError) as info:
         for _ in iter_csv_batches(path, INTERACTIONS, block_size=64 << 10):
-            pass
+            streamed += 1
+    assert streamed > 5  # the good batches before it came out first: found while streaming
     assert str(info.value) == (
         "late.csv: data row 33333, column EVENT_VALUE: value 'lots' is not a number (type float)"
     )

@@ -50,7 +50,7 @@ def test_manifest_describes_arrays(sims: Sims, tmp_path: Path) -> None:
 def test_loaded_arrays_are_read_only(sims: Sims, tmp_path: Path) -> None:
     loaded = load_model(save_model(sims, tmp_path))
     assert isinstance(loaded, Sims)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         loaded.popularity[0] = 1.0
     files = save_model(sims, tmp_path)
     assert not (files / ARRAYS).stat().st_mode & 0o222

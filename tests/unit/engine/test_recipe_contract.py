@@ -37,6 +37,8 @@ def _param(name: str) -> object:
 
 RECIPE_NAMES = [_param(name) for name in available_recipes()]
 USER_TYPES = {"USER_PERSONALIZATION", "PERSONALIZED_RANKING", "POPULAR_ITEMS"}
+# The types the tests below have a branch for: a recipe of another type would check nothing.
+KNOWN_TYPES = {*USER_TYPES, "RELATED_ITEMS", "PERSONALIZED_ACTIONS", "USER_SEGMENTATION"}
 
 _trained: dict[tuple[str, int], Model] = {}
 
@@ -119,6 +121,7 @@ def test_known_answer(name: str, tiny_data: TrainingData) -> None:
 @pytest.mark.parametrize("name", RECIPE_NAMES)
 def test_batch_equals_single(name: str, tiny_data: TrainingData) -> None:
     model = train(name, tiny_data)
+    assert model.recipe_type in KNOWN_TYPES, model.recipe_type
     if model.recipe_type in USER_TYPES:
         batch = [history(tiny_data, ["A0", "A1"], "A-user0"), History.empty()]
         together = model.score_users(batch)
@@ -188,6 +191,7 @@ def test_seeded_determinism(name: str, tiny_data: TrainingData) -> None:
 @pytest.mark.parametrize("name", RECIPE_NAMES)
 def test_unknown_ids_and_empty_histories(name: str, tiny_data: TrainingData) -> None:
     model = train(name, tiny_data)
+    assert model.recipe_type in KNOWN_TYPES, model.recipe_type
     if model.recipe_type in USER_TYPES:
         scores = model.score_users([History.empty(), History.empty(user_idx=-1)])
         assert scores.shape == (2, tiny_data.n_items)

@@ -57,6 +57,10 @@ def test_ials_warm_start_and_shapes() -> None:
     assert factors.shape == (data.n_items, 8) and factors.dtype == np.float32
     warm = fit_ials(m, 8, rng, iterations=1, init=factors)
     assert np.isfinite(warm).all()
+    # The warm start goes on from the given factors: one more iteration stays near them, where a
+    # cold start of one iteration lands somewhere else entirely.
+    cold = fit_ials(m, 8, rng, iterations=1)
+    assert np.linalg.norm(warm - factors) < 0.5 * np.linalg.norm(cold - factors)
 
 
 @pytest.mark.parametrize("force_ials", [False, True])

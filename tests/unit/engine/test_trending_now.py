@@ -71,7 +71,7 @@ def test_with_events_updates_without_retraining() -> None:
 
 def test_with_events_rejects_mismatched_lengths() -> None:
     model = train([("a", T0)])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="same length"):
         model.with_events(["a", "b"], [T0])
 
 

@@ -7,7 +7,7 @@ import contextlib
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from openpersonalize.errors import InvalidInputException
@@ -45,6 +45,7 @@ from openpersonalize.filtering.ast import (
 from openpersonalize.filtering.reference import reference_mask
 
 from .conftest import SCHEMAS
+from .test_parser import SPEC_EXAMPLES
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -100,14 +101,28 @@ FRAGMENTS = [
 ]
 
 
+# Random text and fragment soups almost never parse; a spec example with a fragment spliced in
+# often does, so both outcomes are drawn (and the explicit examples run every time).
+spliced = st.builds(
+    lambda text, at, fragment: text[:at] + fragment + text[at:],
+    st.sampled_from(SPEC_EXAMPLES),
+    st.integers(0, 200),
+    st.sampled_from(["", *FRAGMENTS]),
+)
+
+
 @FAST
 @given(
     st.one_of(
         st.text(max_size=80),
         st.lists(st.sampled_from(FRAGMENTS), max_size=30).map(" ".join),
         st.lists(st.sampled_from(FRAGMENTS), max_size=30).map("".join),
+        spliced,
     )
 )
+@example(SPEC_EXAMPLES[0])
+@example(SPEC_EXAMPLES[5] + " ")
+@example("INCLUDE ItemID WHERE")
 def test_any_string_parses_or_is_invalid_input(text: str) -> None:
     try:
         expr = parse(text)

@@ -114,9 +114,12 @@ def test_scheduled_recommender_retraining(tmp_path: Path) -> None:
     run_jobs(ctx)
     refreshed = ctx.store.get(rfy).body
     assert "new-item" in load_model(ctx.data_dir / refreshed["artifact"]).items
+    trained_at = ctx.store.get(views).body["lastFullTrainingDateTime"]
     assert autotrain.run_recommender_retraining(ctx, start + 200) == [views]  # weekly full
     run_jobs(ctx)
-    assert ctx.store.get(views).body["lastFullTrainingDateTime"] >= start
+    retrained = ctx.store.get(views).body
+    assert retrained["lastFullTrainingDateTime"] > trained_at  # trained again…
+    assert "lastRetrainingFailure" not in retrained  # … and it worked (a failure is stamped too)
 
 
 def test_auto_training_follows_schedule_and_new_data(tmp_path: Path) -> None:

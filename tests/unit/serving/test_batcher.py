@@ -4,6 +4,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -85,8 +86,11 @@ def test_an_exception_as_output_is_raised_to_its_request_alone() -> None:
     assert b.submit(5) == 5
 
 
-def test_async_requests_share_a_call_and_wake_the_loop_once_per_batch() -> None:
+def test_async_requests_share_a_call_and_wake_the_loop_once_per_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     calls: list[list[int]] = []
+    wake_ups: list[object] = []
 
     def score(reqs: Sequence[int]) -> list[int | BaseException]:
         calls.append(list(reqs))
@@ -95,6 +99,14 @@ def test_async_requests_share_a_call_and_wake_the_loop_once_per_batch() -> None:
     b: Batcher[int, int] = Batcher(score, max_batch=8)
 
     async def main() -> list[int | BaseException]:
+        loop = asyncio.get_running_loop()
+        wake = loop.call_soon_threadsafe
+
+        def counting(callback: Any, *args: Any, **kwargs: Any) -> asyncio.Handle:
+            wake_ups.append(callback)
+            return wake(callback, *args, **kwargs)
+
+        monkeypatch.setattr(loop, "call_soon_threadsafe", counting)
         return await asyncio.gather(*(b.submit_async(r) for r in range(6)), return_exceptions=True)
 
     results = asyncio.run(main())
@@ -102,6 +114,7 @@ def test_async_requests_share_a_call_and_wake_the_loop_once_per_batch() -> None:
     assert all(isinstance(results[r], ValueError) for r in (1, 3, 5))
     assert sorted(r for c in calls for r in c) == list(range(6))
     assert len(calls) <= 2  # the first alone (the scorer was idle), the rest together
+    assert len(wake_ups) == len(calls)  # one wake-up per batch, not one per request
 
 
 def test_an_idle_scorer_ends_and_a_new_request_starts_another() -> None:

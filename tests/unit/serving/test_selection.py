@@ -96,9 +96,11 @@ def test_promote_places_promoted_items_in_order(n_regular: int, n_promo: int, se
     n_results = max(n_promo, 1) + n_regular // 2
     out, chosen = promote(regular, promoted, n_results, np.random.default_rng(seed))
     kept_promoted = [i for i in out.tolist() if i < 100]
-    assert kept_promoted == sorted(kept_promoted)
+    # n_results leaves room for every promoted item: all of them are placed, in their order.
+    assert kept_promoted == promoted.tolist()
+    assert chosen == set(kept_promoted)
     assert [i for i in out.tolist() if i >= 100] == regular[: len(out) - len(chosen)].tolist()
-    assert len(out) <= n_results
+    assert len(out) == min(n_results, n_regular + n_promo)  # the slots are filled
 
 
 def test_exploration_takes_a_share_of_slots_for_eligible_items() -> None:

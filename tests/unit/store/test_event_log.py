@@ -203,6 +203,9 @@ def test_acknowledged_batches_survive_kill_9(tmp_path: Path) -> None:
     acked.extend(int(line) for line in child.stdout)  # acknowledged before it died
     child.wait()
     child.stdout.close()
+    # The writer was killed, not dead on its own before acknowledging anything.
+    assert child.returncode == -signal.SIGKILL
+    assert len(acked) >= 100
 
     log = EventLog(tmp_path / "events", RecordStore(str(tmp_path / "records")))
     log.compact(DATASET)
