@@ -355,7 +355,9 @@ def _exact_scores(row: _Row, scores: FloatArray, c: Chosen) -> npt.NDArray[np.fl
 
 
 def item_entries(p: Plan, c: Chosen) -> list[dict[str, Any]]:
-    """GetRecommendations ``itemList`` entries of one answer."""
+    """GetRecommendations ``itemList`` entries of one answer, in wire form already (the
+    response is :class:`~openpersonalize.wire.serialize.Shaped`): strings, floats, lists of
+    strings and string maps, no ``None``."""
     req, dep = p.req, p.req.dep
     v2 = dep.recipe_name in V2_RECIPES
     promotion_name = p.promotion.name if p.promotion is not None else None

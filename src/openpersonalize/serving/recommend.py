@@ -43,6 +43,7 @@ from openpersonalize.serving.cache import (
 from openpersonalize.serving.history import UserState, user_state
 from openpersonalize.serving.selection import softmax_scores
 from openpersonalize.serving.tables import take_rows
+from openpersonalize.wire.serialize import Shaped
 
 DEFAULT_RESULTS = 25
 MAX_RESULTS = 500
@@ -298,7 +299,7 @@ def get_recommendations(ctx: Context, params: Mapping[str, Any]) -> dict[str, An
     plan = recommendation_plan(ctx, params)
     item_list = _recommendations(plan).submit(plan)
     assert not isinstance(item_list, PersonalizeError)
-    return {"itemList": item_list, "recommendationId": recommendation_id()}
+    return Shaped(itemList=item_list, recommendationId=recommendation_id())
 
 
 async def get_recommendations_async(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -311,7 +312,7 @@ async def get_recommendations_async(ctx: Context, params: Mapping[str, Any]) -> 
         plan = await asyncio.to_thread(recommendation_plan, ctx, params)
     item_list = await _recommendations(plan).submit_async(plan)
     assert not isinstance(item_list, PersonalizeError)
-    return {"itemList": item_list, "recommendationId": recommendation_id()}
+    return Shaped(itemList=item_list, recommendationId=recommendation_id())
 
 
 def get_personalized_ranking(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from openpersonalize.serving.cache import (
     serving_cache,
 )
 from openpersonalize.store.event_log import LogConfig
+from openpersonalize.wire import models
+from openpersonalize.wire.serialize import Shaped, serialize
 from tests.unit.serving.world import GENRES, N_WARM, T0, World
 
 
@@ -43,9 +45,14 @@ def ranking(world: World) -> str:
     return world.campaign(world.version("aws-personalized-ranking"), "pr")
 
 
+OUTPUT = models.operation(models.RUNTIME, "GetRecommendations").output_shape
+
+
 def recs(world: World, **params: Any) -> list[dict[str, Any]]:
     out = recommend.get_recommendations(world.ctx, params)
     assert out["recommendationId"].startswith("RID-")
+    # Sent as it is (Shaped): it must be what the botocore output shape makes of it.
+    assert isinstance(out, Shaped) and serialize(OUTPUT, dict(out)) == out
     items: list[dict[str, Any]] = out["itemList"]
     return items
 
@@ -189,6 +196,31 @@ def test_promotions(world: World, up: str) -> None:
     assert all(i["promotionName"] == "scary" for i in promoted)
     assert all(int(i["itemId"][1:]) % 4 == 2 for i in promoted)  # GENRE horror
     assert all(int(i["itemId"][1:]) % 4 != 2 for i in items if "promotionName" not in i)
+
+
+def test_v2_reasons_metadata_and_promotions_in_wire_form(world: World) -> None:
+    """Every kind of entry a response can hold (score, promotionName, reason, metadata) is
+    sent as built: :func:`recs` checks it against the output shape."""
+    arn = world.campaign(
+        world.version("aws-user-personalization-v2", "v2-wire"),
+        "v2-wire",
+        campaignConfig={
+            "enableMetadataWithRecommendations": True,
+            "itemExplorationConfig": {"explorationWeight": "1.0"},
+        },
+    )
+    promo = world.filter("wire-horror", 'INCLUDE ItemID WHERE Items.GENRE IN ("horror")')
+    items = recs(
+        world,
+        campaignArn=arn,
+        userId="u3",
+        numResults=20,
+        metadataColumns={"ITEMS": ["GENRE", "YEAR"]},
+        promotions=[{"name": "scary", "percentPromotedItems": 20, "filterArn": promo}],
+    )
+    reasons = {r for i in items for r in i.get("reason", [])}
+    assert {"Promoted item", "Exploration"} <= reasons
+    assert all(set(i["metadata"]) == {"GENRE", "YEAR"} for i in items)
 
 
 def test_promotion_errors(world: World, up: str) -> None:
