@@ -15,16 +15,19 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from openpersonalize.data.dataset_reader import SESSION_COLUMN, DatasetSpec
-from openpersonalize.data.schemas import ID_FIELDS, TIMESTAMP_FIELDS, SchemaField
+from openpersonalize.data.schemas import (
+    ID_FIELDS,
+    INT_RANGES,
+    MAX_CATEGORICAL_CHARS,
+    MAX_ID_CHARS,
+    MAX_TIMESTAMP_SECONDS,
+    TIMESTAMP_FIELDS,
+    SchemaField,
+)
 from openpersonalize.errors import InvalidInputException
 from openpersonalize.wire import jsonbytes
 
-MAX_ID_CHARS = 256
-MAX_CATEGORICAL_CHARS = 1000
 MAX_EVENT_BYTES = 10 * 1024
-# Epoch seconds reach 1e11 in the year 5138; anything larger is milliseconds.
-MAX_TIMESTAMP_SECONDS = 100_000_000_000
-_INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 Record = dict[str, Any]
 
@@ -152,7 +155,7 @@ class RecordBuilder:
             if f.name in TIMESTAMP_FIELDS:
                 return int(timestamp_seconds(value, where))
             number = _as_integer(value, where, f)
-            low, high = _INT_RANGES[f.type]
+            low, high = INT_RANGES[f.type]
             if not low <= number <= high:
                 raise InvalidInputException(f"{where} {number} is out of range for {f.type}.")
             return number

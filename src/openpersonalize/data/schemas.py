@@ -35,6 +35,12 @@ DATASET_TYPES = (INTERACTIONS, ITEMS, USERS, ACTIONS, ACTION_INTERACTIONS)
 
 # Ids are capped at 256 characters; timestamps are Unix epoch seconds. The CSV importer uses these.
 ID_FIELDS = frozenset({"USER_ID", "ITEM_ID", "ACTION_ID"})
+# Value limits of records, in imports and in Put* calls alike.
+MAX_ID_CHARS = 256
+MAX_CATEGORICAL_CHARS = 1000
+# Epoch seconds reach 1e11 in the year 5138; anything larger is milliseconds (or worse).
+MAX_TIMESTAMP_SECONDS = 100_000_000_000
+INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}  # Avro int / long
 TIMESTAMP_FIELDS = frozenset(
     {"TIMESTAMP", "CREATION_TIMESTAMP", "EXPIRATION_TIMESTAMP", "ACTION_EXPIRATION_TIMESTAMP"}
 )
