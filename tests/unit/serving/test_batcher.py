@@ -94,6 +94,12 @@ def test_async_requests_share_a_call_and_wake_the_loop_once_per_batch(
 
     def score(reqs: Sequence[int]) -> list[int | BaseException]:
         calls.append(list(reqs))
+        if len(calls) == 1:
+            # Busy with the first request until the others have queued (on a loaded machine the
+            # scorer could otherwise take them as they trickle in).
+            deadline = time.monotonic() + 10
+            while len(b._queue) + len(reqs) < 6 and time.monotonic() < deadline:
+                time.sleep(0.001)
         return [ValueError("odd") if r % 2 else r * 10 for r in reqs]
 
     b: Batcher[int, int] = Batcher(score, max_batch=8)
