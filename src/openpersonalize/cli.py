@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from openpersonalize import __version__
-from openpersonalize.settings import SETTINGS, load_config, markdown_table
+from openpersonalize.settings import SETTINGS, Config, load_config, markdown_table
 
 
 def _setting_options(function: Any) -> Any:
@@ -43,30 +44,29 @@ def main() -> None:
 @_setting_options
 def serve(**flags: Any) -> None:
     """Start the server (control plane, runtime, events, console) with its job workers."""
-    from openpersonalize.server import ConfigError
     from openpersonalize.server import serve as run_server
 
-    config = load_config(flags)
-    try:
-        run_server(config)
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    _run(run_server, load_config(flags))
 
 
 @main.command()
 @_setting_options
 def worker(**flags: Any) -> None:
     """Run a job worker against the data directory / metadata store."""
-    from openpersonalize.server import ConfigError, check_metadata_store, run_worker
+    from openpersonalize.server import run_worker
 
-    config = load_config(flags)
+    _run(run_worker, load_config(flags))
+
+
+def _run(command: Callable[[Config], None], config: Config) -> None:
+    """Runs a long-lived command; a configuration it refuses ends the process with status 2."""
+    from openpersonalize.server import ConfigError
+
     try:
-        check_metadata_store(config)
+        command(config)
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    run_worker(config)
 
 
 @main.command()

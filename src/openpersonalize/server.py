@@ -167,6 +167,7 @@ def serve(config: Config) -> None:
 
 
 def run_worker(config: Config) -> None:
+    check_metadata_store(config)
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )

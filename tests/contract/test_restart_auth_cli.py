@@ -63,16 +63,21 @@ def test_signatures_are_verified_when_keys_are_configured(tmp_path: Path) -> Non
         server.stop()
 
 
-def test_refuses_non_loopback_without_keys(tmp_path: Path) -> None:
-    env = dict(os.environ, OPENPERSONALIZE_DATA_DIR=str(tmp_path), OPENPERSONALIZE_HOST="0.0.0.0")
-    env.pop("OPENPERSONALIZE_ACCESS_KEYS", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "openpersonalize", "serve", "--port", "1"],
+def start_refused(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``openpersonalize <command>`` with ``env``, for configurations it must refuse at start."""
+    return subprocess.run(
+        [sys.executable, "-m", "openpersonalize", command, "--port", "1"],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_refuses_non_loopback_without_keys(tmp_path: Path) -> None:
+    env = dict(os.environ, OPENPERSONALIZE_DATA_DIR=str(tmp_path), OPENPERSONALIZE_HOST="0.0.0.0")
+    env.pop("OPENPERSONALIZE_ACCESS_KEYS", None)
+    result = start_refused("serve", env)
     assert result.returncode == 2
     assert "access keys" in result.stderr
 
@@ -85,13 +90,7 @@ def test_refuses_a_metadata_url(tmp_path: Path, command: str) -> None:
         OPENPERSONALIZE_DATA_DIR=str(tmp_path),
         OPENPERSONALIZE_METADATA_URL="postgresql://op:secret@db.example/op",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "openpersonalize", command, "--port", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = start_refused(command, env)
     assert result.returncode == 2
     assert "PostgreSQL is not supported yet" in result.stderr
     assert "secret" not in result.stderr  # the password is not echoed

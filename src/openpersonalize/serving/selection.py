@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -132,7 +134,7 @@ def softmax_normalisers(
     out = np.empty(m, dtype=np.float64)
     step = max(1, (1 << 17) // max(n, 1))
     shifted = np.empty((min(step, m), n), dtype=np.float32)
-    ones = np.ones(n, dtype=np.float32)
+    ones = _ones(n)
     for lo in range(0, m, step):
         hi = min(m, lo + step)
         part = shifted[: hi - lo]
@@ -140,6 +142,14 @@ def softmax_normalisers(
         np.exp(part, out=part)
         out[lo:hi] = part @ ones
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _ones(n: int) -> FloatArray:
+    """A read-only float32 vector of ``n`` ones, made once per catalogue size."""
+    ones = np.ones(n, dtype=np.float32)
+    ones.setflags(write=False)
+    return ones
 
 
 def softmax_scores(scores: FloatArray, chosen: IntArray) -> npt.NDArray[np.float64]:
